@@ -1,0 +1,48 @@
+"""Where the devstack keeps its state: ``.devstack/`` in the project (or $DEVSTACK_HOME)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def state_dir() -> Path:
+    return Path(os.environ.get("DEVSTACK_HOME", PROJECT_ROOT / ".devstack")).resolve()
+
+
+def state_file() -> Path:
+    return state_dir() / "state.json"
+
+
+def env_file() -> Path:
+    return state_dir() / "env"
+
+
+def log_dir() -> Path:
+    return state_dir() / "logs"
+
+
+def airflow_home() -> Path:
+    return state_dir() / "airflow"
+
+
+def sftp_dir() -> Path:
+    return state_dir() / "sftp"
+
+
+def sftp_root() -> Path:
+    return sftp_dir() / "root"
+
+
+def energy_transfer_dir() -> Path:
+    return state_dir() / "energy_transfer"
+
+
+def mail_dir() -> Path:
+    return state_dir() / "mail"
+
+
+def share_dir() -> Path:
+    return state_dir() / "share"

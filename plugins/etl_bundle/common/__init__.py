@@ -1,0 +1,1 @@
+"""Mechanisms shared by the pipelines."""

@@ -1,0 +1,113 @@
+"""The bundle's connection ids and the cheapest real round trip on each.
+
+The check picks the hook from the connection's type, so the same task works on
+production Oracle and on the devstack's Postgres stand-in for it. Results carry
+no secrets: the id, the type and what answered.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+# conn_id -> what it points to; the README's connection table says the same.
+BUNDLE_CONNECTIONS: dict[str, str] = {
+    "warehouse_postgres": "Postgres warehouse: raw/curated/staging/reporting schemas",
+    "ecapris_oracle": "FSD finance data warehouse (Oracle): eCapris status view",
+    "dfps_oracle": "DFPS IMPACT warehouse (Oracle): caps.qtr_dps_cvs and lookups",
+    "invoice_aws": "AWS account of the invoice transactions collector (DynamoDB)",
+    "dps_sftp": "DPS SFTP server for the missing-person exchange",
+    "energy_transfer": "Energy Transfer informational postings (HTTP)",
+    "smtp_default": "SMTP relay for alerts and stakeholder emails",
+    "network_share": "Network share for delivered files (filesystem path)",
+}
+
+HTTP_TIMEOUT_SECONDS = 15
+
+
+def check_connection(conn_id: str) -> dict[str, Any]:
+    """Do one cheap round trip on ``conn_id`` and say what answered."""
+    from airflow.sdk import BaseHook
+
+    conn_type = BaseHook.get_connection(conn_id).conn_type
+    checker = _CHECKS.get(conn_type)
+    if checker is None:
+        raise ValueError(f"connection {conn_id!r} has type {conn_type!r}, which the check does not know")
+    detail = checker(conn_id)
+    log.info("connection %s (%s) answered: %s", conn_id, conn_type, detail)
+    return {"conn_id": conn_id, "conn_type": conn_type, "detail": detail}
+
+
+def _check_sql(conn_id: str) -> str:
+    from airflow.sdk import BaseHook
+
+    from etl_bundle.common.sql import dialect_for_conn_type, render_sql
+
+    conn = BaseHook.get_connection(conn_id)
+    hook = conn.get_hook()
+    row = hook.get_first(render_sql("common/ping.sql", dialect=dialect_for_conn_type(conn.conn_type)))
+    if not row or row[0] != 1:
+        raise RuntimeError(f"connection {conn_id!r}: ping query returned {row!r}")
+    return "select 1 ok"
+
+
+def _check_dynamodb(conn_id: str) -> str:
+    from airflow.providers.amazon.aws.hooks.dynamodb import DynamoDBHook
+
+    tables = DynamoDBHook(aws_conn_id=conn_id).client.list_tables(Limit=100)["TableNames"]
+    return f"{len(tables)} DynamoDB tables listed"
+
+
+def _check_sftp(conn_id: str) -> str:
+    from airflow.providers.sftp.hooks.sftp import SFTPHook
+
+    entries = SFTPHook(ssh_conn_id=conn_id).list_directory(".")
+    return f"home lists {len(entries)} entries"
+
+
+def _check_http(conn_id: str) -> str:
+    from airflow.providers.http.hooks.http import HttpHook
+
+    response = HttpHook(method="GET", http_conn_id=conn_id).run(
+        "/", extra_options={"timeout": HTTP_TIMEOUT_SECONDS, "check_response": False}
+    )
+    # Any answer short of a server error proves the host is there and speaking HTTP.
+    if response.status_code >= 500:
+        raise RuntimeError(f"connection {conn_id!r}: HTTP {response.status_code} from the server")
+    return f"HTTP {response.status_code}"
+
+
+def _check_smtp(conn_id: str) -> str:
+    from airflow.providers.smtp.hooks.smtp import SmtpHook
+
+    with SmtpHook(smtp_conn_id=conn_id) as hook:
+        ok, message = hook.test_connection()  # a NOOP on the logged-in session
+    if not ok:
+        raise RuntimeError(f"connection {conn_id!r}: SMTP check failed: {message}")
+    return "SMTP NOOP 250"
+
+
+def _check_share(conn_id: str) -> str:
+    from pathlib import Path
+
+    from etl_bundle.common.share import share_root
+
+    root: Path = share_root(conn_id)
+    probe = root / ".connection-check"
+    probe.write_text("ok")
+    probe.unlink()
+    return "share writable"
+
+
+_CHECKS = {
+    "postgres": _check_sql,
+    "oracle": _check_sql,
+    "aws": _check_dynamodb,
+    "sftp": _check_sftp,
+    "ssh": _check_sftp,
+    "http": _check_http,
+    "smtp": _check_smtp,
+    "fs": _check_share,
+}

@@ -1,0 +1,79 @@
+"""What every DAG of the bundle shares: owner, allowed tags, retries, failure alerts.
+
+Kept to plain values and one notifier object so a DAG file can use it at parse
+time without any I/O.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from etl_bundle.common.paths import SQL_DIR
+
+OWNER = "data-engineering"
+TIMEZONE = "America/Chicago"
+TEMPLATE_SEARCHPATH = [str(SQL_DIR)]
+
+# One short list that the DAG-policy test enforces; add a tag here first.
+ALLOWED_TAGS = frozenset(
+    {
+        "ops",
+        "oracle",
+        "dynamodb",
+        "sftp",
+        "http",
+        "postgres",
+        "hasura",
+        "moped",
+        "invoice",
+        "dfps",
+        "tec",
+        "reporting",
+    }
+)
+
+ALERT_EMAIL_VARIABLE = "alert_email"
+DEFAULT_ALERT_EMAIL = "data-engineering-alerts@example.org"
+ALERT_FROM_EMAIL = "airflow-etl-bundle@example.org"
+SMTP_CONN_ID = "smtp_default"
+
+
+def default_args(**overrides: Any) -> dict[str, Any]:
+    """Task defaults for a bundle DAG, failure alert included.
+
+    The alert is a task-level callback: it runs in the task's own process with the
+    real DAG, so it also works under ``airflow dags test`` (a DAG-level callback
+    there gets the serialized DAG and cannot render its templates).
+    """
+    args: dict[str, Any] = {
+        "owner": OWNER,
+        "on_failure_callback": failure_notifier(),
+        "retries": 2,
+        "retry_delay": timedelta(minutes=2),
+        "retry_exponential_backoff": True,
+        "max_retry_delay": timedelta(minutes=20),
+    }
+    args.update(overrides)
+    return args
+
+
+def failure_notifier():
+    """An email to the address in the ``alert_email`` Variable when a task fails for good.
+
+    The address is a template, so the Variable is read when the alert fires, not
+    when the DAG file is parsed.
+    """
+    from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+
+    return SmtpNotifier(
+        to="{{ var.value.get('" + ALERT_EMAIL_VARIABLE + "', '" + DEFAULT_ALERT_EMAIL + "') }}",
+        from_email=ALERT_FROM_EMAIL,
+        smtp_conn_id=SMTP_CONN_ID,
+        subject="[airflow] {{ dag.dag_id }}.{{ ti.task_id }} failed ({{ run_id }})",
+        html_content=(
+            "<p>Task <b>{{ ti.task_id }}</b> of DAG <b>{{ dag.dag_id }}</b>, run <code>{{ run_id }}</code>, "
+            "failed after {{ ti.try_number }} tries.</p>"
+            "<p>Open the run in the Airflow UI for the task's log.</p>"
+        ),
+    )

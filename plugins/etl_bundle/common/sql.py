@@ -1,0 +1,48 @@
+"""SQL templates under include/sql, rendered per dialect.
+
+Jinja fills in identifiers, dialect branches and run context only; values are
+always bind parameters. A template branches on ``dialect`` ("oracle" or
+"postgres") where the Oracle source and its Postgres stand-in need other text.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from etl_bundle.common.paths import SQL_DIR
+
+DIALECT_BY_CONN_TYPE = {"oracle": "oracle", "postgres": "postgres"}
+
+
+def dialect_for_conn_type(conn_type: str) -> str:
+    try:
+        return DIALECT_BY_CONN_TYPE[conn_type]
+    except KeyError:
+        raise ValueError(
+            f"no SQL dialect for connection type {conn_type!r}; expected one of {sorted(DIALECT_BY_CONN_TYPE)}"
+        ) from None
+
+
+@lru_cache(maxsize=1)
+def _environment():
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(SQL_DIR)),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+
+
+def render_sql(template: str, *, dialect: str, **context: Any) -> str:
+    """Render ``include/sql/<template>`` for ``dialect``."""
+    if dialect not in DIALECT_BY_CONN_TYPE.values():
+        raise ValueError(f"unknown SQL dialect {dialect!r}")
+    return _environment().get_template(template).render(dialect=dialect, **context).strip()
+
+
+def sql_templates() -> list[str]:
+    """Every template under include/sql, as paths relative to it."""
+    return sorted(str(p.relative_to(SQL_DIR)) for p in SQL_DIR.rglob("*.sql"))
