@@ -20,7 +20,8 @@ def main(argv: list[str] | None = None) -> int:
     airflow.add_argument("action", choices=["up", "down"])
     args = parser.parse_args(argv)
 
-    from devstack import airflow_local, demo, paths, seed as seeding, stack
+    from devstack import airflow_local, demo, paths, stack
+    from devstack import seed as seeding
 
     if args.command == "up":
         stack.up()

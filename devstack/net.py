@@ -50,7 +50,7 @@ def wait_until(check: Callable[[], bool], timeout: float, alive: Callable[[], bo
         try:
             if check():
                 return True
-        except OSError:
+        except Exception:  # noqa: BLE001, S110 - any failed probe means "not ready yet"
             pass
         time.sleep(0.2)
     return False

@@ -54,8 +54,8 @@ class Service:
         if record.get("managed", True) and record.get("pid"):
             stop_group(record["pid"])
 
-    def wait_ready(self, record: dict[str, Any]) -> None:
-        if not net.wait_until(lambda: self.ready(record), START_TIMEOUT, alive=lambda: self.alive(record)):
+    def wait_ready(self, record: dict[str, Any], timeout: float = START_TIMEOUT) -> None:
+        if not net.wait_until(lambda: self.ready(record), timeout, alive=lambda: self.alive(record)):
             self.stop(record)
             raise StartError(self.name, record.get("log", self.log_path()))
 
@@ -137,7 +137,7 @@ class SmtpService(ProcessService):
     """aiosmtpd keeping every message in a Maildir."""
 
     def prepare(self) -> None:
-        paths.mail_dir().mkdir(parents=True, exist_ok=True)
+        ensure_maildir()
 
     def command(self, port: int) -> list[str]:
         return python_cmd(
@@ -161,7 +161,13 @@ class PostgresService(Service):
     def start(self) -> dict[str, Any]:
         url = os.environ.get("DEVSTACK_POSTGRES_URL")
         record = self._external(url) if url else self._start_embedded()
-        self.wait_ready(record)
+        if record["managed"]:
+            self.wait_ready(record)
+        elif not net.wait_until(lambda: self.ready(record), 10):
+            # A server given by URL is either there or not: no need to wait for it to boot.
+            raise StartError(
+                self.name, "none (not started by the devstack)", "given by DEVSTACK_POSTGRES_URL does not answer"
+            )
         create_databases(record)
         return record
 
@@ -173,7 +179,7 @@ class PostgresService(Service):
             "host": parts.hostname or net.HOST,
             "user": parts.username or PG_SUPERUSER,
             "password": parts.password or "",
-            "log": "(external server)",
+            "log": "(server given by DEVSTACK_POSTGRES_URL)",
             "managed": False,
         }
 
@@ -263,6 +269,15 @@ def create_databases(record: dict[str, Any]) -> None:
         for name in DATABASES.values():
             if name not in existing:
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def ensure_maildir():
+    """The SMTP sink's Maildir, with its tmp/new/cur folders even before the first message."""
+    import mailbox
+
+    for sub in ("tmp", "new", "cur"):
+        (paths.mail_dir() / sub).mkdir(parents=True, exist_ok=True)
+    return mailbox.Maildir(str(paths.mail_dir()), create=False)
 
 
 def ensure_sftp_keys() -> None:

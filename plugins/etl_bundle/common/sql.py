@@ -32,7 +32,7 @@ def _environment():
         loader=jinja2.FileSystemLoader(str(SQL_DIR)),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
-        autoescape=False,
+        autoescape=False,  # noqa: S701 - renders SQL, never HTML; values go as bind parameters
     )
 
 

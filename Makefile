@@ -1,0 +1,69 @@
+# The two commands of the README are `make demo` and `make test`; the rest are their parts.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PYTEST := $(PY) -m pytest
+
+.PHONY: demo test lint format test-dags test-unit test-integration up down seed airflow-up airflow-down bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip check
+	touch $(STAMP)
+
+## demo: install, start the devstack, seed it, run every DAG once, print a summary, stop (KEEP=1 keeps it up)
+demo: $(STAMP)
+	$(PY) -m devstack up
+	@status=0; \
+	$(PY) -m devstack seed && $(PY) -m devstack demo || status=$$?; \
+	if [ "$(KEEP)" != "1" ]; then $(PY) -m devstack down; else echo "devstack kept up: source .devstack/env"; fi; \
+	exit $$status
+
+## test: install, start the devstack, lint, run every test tier, stop the devstack
+test: $(STAMP)
+	$(PY) -m devstack up
+	@status=0; \
+	$(MAKE) --no-print-directory -k lint test-dags test-unit test-integration || status=$$?; \
+	$(PY) -m devstack down; \
+	exit $$status
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test-dags: $(STAMP)
+	$(PYTEST) tests/dags
+
+test-unit: $(STAMP)
+	$(PYTEST) tests/unit
+
+test-integration: $(STAMP)
+	$(PYTEST) tests/integration
+
+up: $(STAMP)
+	$(PY) -m devstack up
+
+down:
+	$(PY) -m devstack down
+
+seed: $(STAMP)
+	$(PY) -m devstack seed
+
+airflow-up: $(STAMP)
+	$(PY) -m devstack airflow up
+
+airflow-down:
+	$(PY) -m devstack airflow down
+
+bench: $(STAMP)
+	$(PY) benchmarks/parse_time.py
+
+clean: down
+	rm -rf .devstack

@@ -1,0 +1,105 @@
+"""DAG integrity and policy over one shared DagBag of the bundle."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DAGS, PLUGINS, PROJECT_ROOT
+
+DAG_FILES = sorted(p for p in DAGS.glob("*.py") if not p.name.startswith("_"))
+# Modules a DAG file must not pull in at parse time (they are imported inside tasks).
+HEAVY_MODULES = ("pandas", "openpyxl", "boto3", "botocore", "oracledb", "asyncssh", "paramiko", "numpy", "polars")
+# Provider classes that must be imported at module level and pull a heavy module in,
+# each with the reason. Their cost shows in benchmarks/parse_time.py.
+JUSTIFIED_HEAVY_IMPORTS: dict[str, str] = {}
+
+
+def test_bundle_has_dags(dagbag):
+    assert DAG_FILES, "no DAG files under dags/"
+    assert len(dagbag.dags) >= len(DAG_FILES)
+
+
+def test_no_import_errors(dagbag):
+    assert dagbag.import_errors == {}
+
+
+def test_each_file_is_named_after_its_dag(dagbag):
+    by_file = {Path(dag.fileloc).stem for dag in dagbag.dags.values()}
+    assert by_file == {p.stem for p in DAG_FILES}
+    for dag_id, dag in dagbag.dags.items():
+        assert Path(dag.fileloc).stem == dag_id
+
+
+def test_every_dag_serializes_as_the_dag_processor_would(dagbag):
+    # Serialization is where an unregistered timetable or an unserializable argument fails.
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    for dag_id, dag in dagbag.dags.items():
+        serialized = DagSerialization.to_dict(dag)
+        assert serialized["dag"]["dag_id"] == dag_id
+        assert DagSerialization.from_dict(serialized).dag_id == dag_id
+
+
+def test_policy_doc_owner_tags_retries(dagbag):
+    from etl_bundle.common.dag_defaults import ALLOWED_TAGS, OWNER
+
+    for dag_id, dag in dagbag.dags.items():
+        assert dag.doc_md and len(dag.doc_md.strip()) > 80, (
+            f"{dag_id}: doc_md must say what it reads, writes and how to backfill"
+        )
+        assert dag.tags, f"{dag_id}: no tags"
+        assert set(dag.tags) <= ALLOWED_TAGS, f"{dag_id}: tags {set(dag.tags) - ALLOWED_TAGS} not in ALLOWED_TAGS"
+        for task in dag.tasks:
+            assert task.owner == OWNER, f"{dag_id}.{task.task_id}: owner {task.owner!r}"
+            assert task.retries is not None and task.retries >= 0, f"{dag_id}.{task.task_id}: retries not set"
+
+
+def test_policy_every_task_alerts_by_email_on_failure(dagbag):
+    from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+
+    for dag_id, dag in dagbag.dags.items():
+        for task in dag.tasks:
+            callbacks = task.on_failure_callback
+            callbacks = callbacks if isinstance(callbacks, list) else [callbacks]
+            assert any(isinstance(cb, SmtpNotifier) for cb in callbacks), f"{dag_id}.{task.task_id}: no email alert"
+
+
+@pytest.mark.parametrize("dag_file", DAG_FILES, ids=lambda p: p.stem)
+def test_policy_schedule_and_catchup_are_explicit(dag_file):
+    tree = ast.parse(dag_file.read_text())
+    dag_calls = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) in ("DAG", "dag")
+    ]
+    assert len(dag_calls) == 1, f"{dag_file.name}: one DAG per file"
+    keywords = {kw.arg for kw in dag_calls[0].keywords}
+    assert {"schedule", "catchup", "default_args", "doc_md", "tags"} <= keywords
+    source = dag_file.read_text()
+    assert '"catchup"' not in source and "'catchup'" not in source, "catchup belongs on the DAG, not in default_args"
+
+
+@pytest.mark.parametrize("dag_file", DAG_FILES, ids=lambda p: p.stem)
+def test_dag_file_imports_no_heavy_module(dag_file):
+    """Import the file in a fresh interpreter, as a parse would, and list what came with it."""
+    probe = (
+        "import importlib.util, json, sys\n"
+        f"sys.path.insert(0, {str(PLUGINS)!r})\n"
+        f"spec = importlib.util.spec_from_file_location('dag_under_test', {str(dag_file)!r})\n"
+        "module = importlib.util.module_from_spec(spec)\n"
+        "spec.loader.exec_module(module)\n"
+        f"print(json.dumps(sorted(m for m in {HEAVY_MODULES!r} if m in sys.modules)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=PROJECT_ROOT, check=False
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    loaded = set(json.loads(result.stdout.strip().splitlines()[-1]))
+    unexplained = loaded - set(JUSTIFIED_HEAVY_IMPORTS)
+    assert not unexplained, f"{dag_file.name} imports {sorted(unexplained)} at parse time"
