@@ -55,29 +55,46 @@ def _not_zombie(pid: int) -> bool:
 
 
 def stop_group(pid: int, first_signal: int = signal.SIGTERM, grace: float = 10.0) -> None:
-    """Signal the process group led by ``pid``; SIGKILL whatever is left after ``grace``."""
+    """Stop the process ``pid`` with its group and every descendant; SIGKILL what is left after ``grace``.
+
+    Descendants are collected before signalling, since a child that started its own
+    session (as Airflow's components do) is not in the leader's group.
+    """
+    tree = _tree(pid)
     try:
         os.killpg(pid, first_signal)
     except ProcessLookupError:
-        return
+        pass
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline:
-        if not is_alive(pid) and not _group_alive(pid):
+        if not any(is_alive(p) for p in tree):
             return
         time.sleep(0.2)
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    for leftover in tree:
+        if is_alive(leftover):
+            try:
+                os.kill(leftover, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
 
-def _group_alive(pgid: int) -> bool:
+def _tree(root: int) -> set[int]:
+    """``root``, the members of its process group, and all their descendants."""
+    parents: dict[int, int] = {}
+    groups: dict[int, int] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        # fields: state, ppid, pgrp, ...
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            return True
-    return False
+        # fields after the name: state, ppid, pgrp, ...
+        pid = int(stat.parent.name)
+        parents[pid] = int(fields[1])
+        groups[pid] = int(fields[2])
+    tree = {root} | {pid for pid, group in groups.items() if group == root}
+    grew = True
+    while grew:
+        children = {pid for pid, parent in parents.items() if parent in tree} - tree
+        tree |= children
+        grew = bool(children)
+    return tree
