@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DAGS = ROOT / "dags"
 PLUGINS = ROOT / "plugins"
 
-TRIVIAL_DAG = '''
+TRIVIAL_DAG = """
 import pendulum
 from airflow.sdk import DAG, task
 
@@ -39,7 +39,7 @@ with DAG(dag_id="trivial", schedule=None, start_date=pendulum.datetime(2026, 1, 
         return None
 
     noop()
-'''
+"""
 
 
 def _configure_airflow(home: str) -> None:
