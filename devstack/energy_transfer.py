@@ -8,6 +8,7 @@ A request maps to the folder ``<data-dir>/<path after /ipost/>/<YYYY-MM-DD>/cycl
   filename="<its name>"``, as Energy Transfer names its downloads;
 - one ``*.html`` there: answered 200 as ``text/html`` (an error page that still says 200);
 - a file ``status`` holding a number: answered with that HTTP status (5xx for retries);
+- a file ``publish_at`` holding a Unix time: nothing is published before then (a late cycle);
 - nothing: answered 200 with an empty body (the cycle is not published yet).
 
 Files can be dropped in while the server runs; each request reads the folder anew.
@@ -16,6 +17,7 @@ Files can be dropped in while the server runs; each request reads the folder ane
 from __future__ import annotations
 
 import argparse
+import time
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -44,6 +46,9 @@ def resolve(data_dir: Path, raw_path: str) -> tuple[int, Path | None, str]:
     status_file = folder / "status"
     if status_file.exists():
         return int(status_file.read_text().strip()), None, "status override"
+    publish_at = folder / "publish_at"
+    if publish_at.exists() and time.time() < float(publish_at.read_text().strip()):
+        return 200, None, "not published"
     for pattern in ("*.csv", "*.html"):
         found = sorted(folder.glob(pattern))
         if found:

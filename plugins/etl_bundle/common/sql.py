@@ -7,12 +7,25 @@ always bind parameters. A template branches on ``dialect`` ("oracle" or
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Any
 
 from etl_bundle.common.paths import SQL_DIR
 
 DIALECT_BY_CONN_TYPE = {"oracle": "oracle", "postgres": "postgres"}
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+
+
+def check_identifier(name: str) -> str:
+    """A schema, table or column name from configuration, safe to place in SQL text."""
+    if not isinstance(name, str) or not _IDENTIFIER.match(name):
+        raise ValueError(f"not a plain SQL identifier: {name!r}")
+    return name
+
+
+def quote_identifier(name: str) -> str:
+    return '"' + check_identifier(name) + '"'
 
 
 def dialect_for_conn_type(conn_type: str) -> str:
@@ -28,12 +41,15 @@ def dialect_for_conn_type(conn_type: str) -> str:
 def _environment():
     import jinja2
 
-    return jinja2.Environment(
+    environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(SQL_DIR)),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,  # noqa: S701 - renders SQL, never HTML; values go as bind parameters
     )
+    # Identifiers enter SQL text only through this filter: checked, then quoted.
+    environment.filters["ident"] = quote_identifier
+    return environment
 
 
 def render_sql(template: str, *, dialect: str, **context: Any) -> str:

@@ -1,0 +1,106 @@
+"""
+### tec_operational_capacity
+
+Transwestern's operationally available capacity from Energy Transfer, one run per
+**gas day** (America/Chicago), one mapped task group per (endpoint, cycle).
+
+**Reads:** `GET /ipost/TW/capacity/operationally-available?...&gasDay=MM/DD/YYYY&cycle=N`
+on the `energy_transfer` connection, for the endpoints and cycles in
+`include/tec/energy_transfer.yaml` (default cycles Evening, Intraday 1, 2, 3; their
+numeric codes are configurable because Energy Transfer does not document them).
+
+**Writes** (`warehouse_postgres`): `staging.operational_capacity` (current values,
+merged on `loc, loc_name, measure_date, cycle_id`, only changed rows touched),
+`staging.operational_capacity_history` (SCD2: `version_id, valid_from, valid_to,
+is_current, row_hash`), `staging.operational_capacity_rejects` (rows that failed
+validation, with line, field and reason). Emits the Asset
+`warehouse.staging.operational_capacity`.
+
+**Per cycle:** wait until published (reschedule mode: no worker slot held; a 200
+must carry that cycle's CSV file name for that date), load (COPY to staging, merge
+and history in one transaction), then a quality gate (no null or duplicate keys,
+loaded == parsed == current versions). A cycle not published by
+`publish_deadline_hours` after the gas day's midnight ends **skipped**, naming it.
+
+**Logical date → gas day:** a run's logical date is the Central midnight that
+starts its gas day (schedule `0 0 * * *` America/Chicago), so
+`airflow backfill create --dag-id tec_operational_capacity --from-date 2026-11-01 --to-date 2026-11-03`
+loads exactly gas days Nov 1, 2 and 3. A manual run loads the `gas_day` Param, else
+its logical date's Central day, else (no logical date) the day it was triggered.
+Reruns are idempotent: unchanged data changes no row and opens no version.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import DAG, Asset, CronTriggerTimetable, Param, task, task_group
+
+from etl_bundle.common.dag_defaults import TIMEZONE, default_args
+from etl_bundle.tec.sensors import CyclePublishedSensor
+
+WAREHOUSE_CONN_ID = "warehouse_postgres"
+ENERGY_TRANSFER_CONN_ID = "energy_transfer"
+CAPACITY_ASSET = Asset(name="warehouse.staging.operational_capacity")
+
+with DAG(
+    dag_id="tec_operational_capacity",
+    schedule=CronTriggerTimetable("0 0 * * *", timezone=TIMEZONE),
+    start_date=pendulum.datetime(2026, 1, 1, tz=TIMEZONE),
+    catchup=False,
+    max_active_runs=3,
+    dagrun_timeout=pendulum.duration(hours=40),
+    default_args=default_args(retries=3, retry_delay=pendulum.duration(minutes=1)),
+    params={
+        "gas_day": Param(None, type=["null", "string"], format="date", description="Gas day to load (YYYY-MM-DD)"),
+        "endpoints": Param(None, type=["null", "array"], items={"type": "string"}, description="Endpoint keys"),
+        "cycles": Param(None, type=["null", "array"], items={"type": "string"}, description="e.g. Intraday 1"),
+        "dry_run": Param(False, type="boolean", description="Download, parse and validate; write nothing"),
+        "publish_deadline_hours": Param(30, type="number", minimum=0, description="Hours after gas-day start"),
+        "poke_interval_seconds": Param(300, type="integer", minimum=1),
+        "max_rejected_rows": Param(50, type="integer", minimum=0),
+    },
+    tags=["tec", "http", "postgres"],
+    doc_md=__doc__,
+):
+
+    @task
+    def plan_cycles(**context) -> list[dict]:
+        from etl_bundle.tec.load import plan_cycles
+
+        return plan_cycles(context["params"], context.get("data_interval_start"), context["dag_run"].run_after)
+
+    @task
+    def ensure_tables() -> list[str]:
+        from etl_bundle.tec.load import ensure_all_tables
+
+        return ensure_all_tables(WAREHOUSE_CONN_ID)
+
+    @task_group
+    def cycle(target):
+        published = CyclePublishedSensor(
+            task_id="wait_until_published", target=target, http_conn_id=ENERGY_TRANSFER_CONN_ID
+        )
+
+        @task(outlets=[CAPACITY_ASSET])
+        def load(published: dict, **context) -> dict:
+            from etl_bundle.tec.load import load_published_cycle
+
+            params = context["params"]
+            return load_published_cycle(
+                published,
+                conn_id=WAREHOUSE_CONN_ID,
+                http_conn_id=ENERGY_TRANSFER_CONN_ID,
+                run_id=context["run_id"],
+                dry_run=params["dry_run"],
+                max_rejected_rows=params["max_rejected_rows"],
+            )
+
+        @task
+        def quality_gate(loaded: dict) -> dict:
+            from etl_bundle.tec.load import check_loaded_cycle
+
+            return check_loaded_cycle(loaded, conn_id=WAREHOUSE_CONN_ID)
+
+        quality_gate(load(published.output))
+
+    ensure_tables() >> cycle.expand(target=plan_cycles())

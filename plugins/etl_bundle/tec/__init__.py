@@ -1,0 +1,1 @@
+"""tec_operational_capacity: Energy Transfer capacity per gas day and cycle into Postgres."""

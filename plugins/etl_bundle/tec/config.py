@@ -1,0 +1,64 @@
+"""The endpoints and cycles of tec_operational_capacity, from include/tec/energy_transfer.yaml."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from etl_bundle.common.paths import INCLUDE_DIR
+from etl_bundle.common.sql import check_identifier
+
+CONFIG_PATH = INCLUDE_DIR / "tec" / "energy_transfer.yaml"
+
+
+def load_config(path: Path = CONFIG_PATH) -> dict[str, Any]:
+    import yaml
+
+    config = yaml.safe_load(path.read_text())
+    for key in ("source_system", "request", "filename", "cycles", "endpoints"):
+        if key not in config:
+            raise ValueError(f"{path}: missing top-level key {key!r}")
+    for name, endpoint in config["endpoints"].items():
+        for key in ("routing_path", "asset_id", "endpoint", "schema", "table"):
+            if key not in endpoint:
+                raise ValueError(f"{path}: endpoint {name!r} has no {key!r}")
+        check_identifier(endpoint["schema"])
+        check_identifier(endpoint["table"])
+    for name, cycle in config["cycles"].items():
+        if not isinstance(cycle.get("code"), int):
+            raise ValueError(f"{path}: cycle {name!r} needs an integer 'code'")
+    return config
+
+
+def _choose(kind: str, requested: list[str] | None, available: dict[str, dict]) -> list[str]:
+    if not requested:
+        return [name for name, item in available.items() if item.get("enabled", True)]
+    unknown = [name for name in requested if name not in available]
+    if unknown:
+        raise ValueError(f"unknown {kind} {unknown}; configured: {sorted(available)}")
+    return list(dict.fromkeys(requested))
+
+
+def plan_targets(
+    config: dict[str, Any], gas_day: date, endpoints: list[str] | None = None, cycles: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """One target per (endpoint, cycle) to wait for and load, for the mapped tasks."""
+    targets = []
+    for endpoint in _choose("endpoint(s)", endpoints, config["endpoints"]):
+        for cycle in _choose("cycle(s)", cycles, config["cycles"]):
+            targets.append(
+                {
+                    "endpoint": endpoint,
+                    "cycle": cycle,
+                    "cycle_code": config["cycles"][cycle]["code"],
+                    "gas_day": gas_day.isoformat(),
+                }
+            )
+    if not targets:
+        raise ValueError("no endpoint and cycle enabled: check include/tec/energy_transfer.yaml or the Params")
+    return targets
+
+
+def target_label(target: dict[str, Any]) -> str:
+    return f"{target['endpoint']} {target['cycle']} of gas day {target['gas_day']}"

@@ -1,0 +1,81 @@
+"""Downloads from Energy Transfer through HttpHook, with retries on 5xx and timeouts."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from etl_bundle.tec.transforms import filename_from_disposition, request_params, request_path
+
+log = logging.getLogger(__name__)
+
+
+class TransientHttpError(RuntimeError):
+    """A 5xx answer: worth another try."""
+
+
+@dataclass(frozen=True)
+class Download:
+    url: str
+    status: int
+    content_disposition: str | None
+    body: bytes
+    downloaded_at: float
+
+    @property
+    def filename(self) -> str | None:
+        return filename_from_disposition(self.content_disposition)
+
+
+def download(
+    http_conn_id: str, endpoint: dict[str, Any], gas_day: date, cycle_code: int, request: dict[str, Any]
+) -> Download:
+    """GET one cycle's file. 5xx and timeouts are retried with exponential backoff;
+    a 4xx fails at once with the URL (which carries no secret) in the message."""
+    import requests
+    import tenacity
+    from airflow.providers.http.hooks.http import HttpHook
+    from airflow.sdk.exceptions import AirflowFailException
+
+    hook = HttpHook(method="GET", http_conn_id=http_conn_id)
+    path = request_path(endpoint)
+    params = request_params(endpoint, gas_day, cycle_code)
+
+    @tenacity.retry(
+        retry=tenacity.retry_if_exception_type((TransientHttpError, requests.ConnectionError, requests.Timeout)),
+        stop=tenacity.stop_after_attempt(int(request.get("retry_attempts", 3))),
+        wait=tenacity.wait_exponential(multiplier=1, max=30),
+        before_sleep=lambda state: log.warning("Energy Transfer request failed (%s); retrying", state.outcome.exception()),
+        reraise=True,
+    )
+    def attempt() -> Download:
+        response = hook.run(
+            path,
+            data=params,
+            extra_options={"timeout": request.get("timeout_seconds", 30), "check_response": False},
+        )
+        if response.status_code >= 500:
+            raise TransientHttpError(f"Energy Transfer answered HTTP {response.status_code} for {response.url}")
+        if response.status_code >= 400:
+            raise AirflowFailException(f"Energy Transfer answered HTTP {response.status_code} for {response.url}")
+        return Download(
+            url=response.url,
+            status=response.status_code,
+            content_disposition=response.headers.get("Content-Disposition"),
+            body=response.content,
+            downloaded_at=time.time(),
+        )
+
+    return attempt()
+
+
+def decode_csv(body: bytes, filename: str) -> str:
+    """UTF-8 (with or without BOM); Windows-1252 as the fallback Energy Transfer's exports may use."""
+    try:
+        return body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        log.warning("%s is not UTF-8; reading it as Windows-1252", filename)
+        return body.decode("cp1252")

@@ -1,0 +1,250 @@
+"""Loading one cycle's file: COPY to a staging table, then merge and SCD2 history in one transaction."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from etl_bundle.common.sql import render_sql
+from etl_bundle.tec.transforms import KEY_COLUMNS, TARGET_COLUMNS, ParsedFile
+
+log = logging.getLogger(__name__)
+
+UPDATE_COLUMNS = tuple(c for c in TARGET_COLUMNS if c not in KEY_COLUMNS)
+
+
+@dataclass
+class MergeCounts:
+    staged: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    versions_closed: int = 0
+    versions_opened: int = 0
+    rejected: int = 0
+
+
+def _sql(name: str, schema: str, table: str) -> str:
+    return render_sql(
+        f"tec/{name}.sql",
+        dialect="postgres",
+        schema=schema,
+        table=table,
+        columns=TARGET_COLUMNS,
+        update_columns=UPDATE_COLUMNS,
+    )
+
+
+def ensure_tables(conn, schema: str, table: str) -> None:
+    with conn.cursor() as cur:
+        cur.execute(_sql("schema", schema, table))
+    conn.commit()
+
+
+def merge_capacity(
+    conn,
+    *,
+    schema: str,
+    table: str,
+    parsed: ParsedFile,
+    measure_date: date,
+    cycle_id: str,
+    observed_at: datetime,
+    run_id: str | None,
+) -> MergeCounts:
+    """Replace one (measure_date, cycle_id) slice with the file's rows, keeping history.
+
+    Everything happens in one transaction on ``conn`` (a psycopg 3 connection):
+    staging COPY, history close/open, the upsert, the delete of vanished keys and
+    the rejects. A failure anywhere rolls all of it back.
+    """
+    if not parsed.rows:
+        raise ValueError(f"{parsed.filename}: no valid row to load ({len(parsed.rejects)} rejected)")
+    counts = MergeCounts(staged=len(parsed.rows), rejected=len(parsed.rejects))
+    slice_params = {"measure_date": measure_date, "cycle_id": cycle_id}
+    try:
+        with conn.cursor() as cur:
+            # One loader at a time per table, day and cycle (a backfill and a rerun may overlap).
+            cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"{schema}.{table}:{measure_date}:{cycle_id}",))
+            cur.execute(_sql("stage", schema, table))
+            columns = ", ".join(f'"{c}"' for c in TARGET_COLUMNS)
+            with cur.copy(f"COPY capacity_stage ({columns}) FROM STDIN") as copy:  # noqa: S608 - fixed column list
+                for row in parsed.rows:
+                    copy.write_row(row)
+            history_params = {**slice_params, "observed_at": observed_at, "run_id": run_id}
+            cur.execute(_sql("history_close", schema, table), history_params)
+            counts.versions_closed = cur.rowcount
+            cur.execute(_sql("history_open", schema, table), history_params)
+            counts.versions_opened = cur.rowcount
+            cur.execute(_sql("merge", schema, table))
+            counts.inserted, counts.updated = cur.fetchone()
+            cur.execute(_sql("delete_missing", schema, table), slice_params)
+            counts.deleted = cur.rowcount
+            cur.execute(_sql("rejects_clear", schema, table), slice_params)
+            if parsed.rejects:
+                cur.executemany(
+                    _sql("rejects_insert", schema, table),
+                    [
+                        {
+                            **slice_params,
+                            "source_file": parsed.filename,
+                            "line_number": reject.line,
+                            "field": reject.field,
+                            "reason": reject.reason,
+                            "raw_record": json.dumps(reject.raw),
+                            "run_id": run_id,
+                        }
+                        for reject in parsed.rejects
+                    ],
+                )
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+    counts.unchanged = counts.staged - counts.inserted - counts.updated
+    return counts
+
+
+# ---------------------------------------------------------------- task bodies
+
+
+def plan_cycles(params: dict[str, Any], interval_start: datetime | None, run_after: datetime) -> list[dict[str, Any]]:
+    from etl_bundle.tec.config import load_config, plan_targets
+    from etl_bundle.tec.transforms import gas_day_of_run
+
+    gas_day = gas_day_of_run(params.get("gas_day"), interval_start, run_after)
+    targets = plan_targets(load_config(), gas_day, params.get("endpoints"), params.get("cycles"))
+    log.info("gas day %s: %d (endpoint, cycle) targets", gas_day, len(targets))
+    return targets
+
+
+def ensure_all_tables(conn_id: str) -> list[str]:
+    from airflow.providers.postgres.hooks.postgres import PostgresHook
+
+    from etl_bundle.tec.config import load_config
+
+    tables = []
+    conn = PostgresHook(postgres_conn_id=conn_id).get_conn()
+    try:
+        for endpoint in load_config()["endpoints"].values():
+            ensure_tables(conn, endpoint["schema"], endpoint["table"])
+            tables.append(f"{endpoint['schema']}.{endpoint['table']}")
+    finally:
+        conn.close()
+    return tables
+
+
+def load_published_cycle(
+    published: dict[str, Any],
+    *,
+    conn_id: str,
+    http_conn_id: str,
+    run_id: str | None,
+    dry_run: bool,
+    max_rejected_rows: int,
+) -> dict[str, Any]:
+    """Download the published file again, parse it, and merge it (unless ``dry_run``)."""
+    from airflow.providers.postgres.hooks.postgres import PostgresHook
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from etl_bundle.tec.config import load_config, target_label
+    from etl_bundle.tec.fetch import decode_csv, download
+    from etl_bundle.tec.transforms import FilenameRules, check_publication, cycle_id, parse_capacity_csv
+
+    config = load_config()
+    endpoint = config["endpoints"][published["endpoint"]]
+    gas_day = date.fromisoformat(published["gas_day"])
+    answer = download(http_conn_id, endpoint, gas_day, published["cycle_code"], config["request"])
+    publication = check_publication(
+        status=answer.status,
+        content_disposition=answer.content_disposition,
+        body_size=len(answer.body),
+        expected_cycle=published["cycle"],
+        gas_day=gas_day,
+        rules=FilenameRules.from_config(config["filename"]),
+        min_body_bytes=int(config["request"]["min_body_bytes"]),
+    )
+    if not publication.published:
+        raise RuntimeError(f"{target_label(published)} was published but now answers: {publication.reason}")
+    parsed = parse_capacity_csv(
+        decode_csv(answer.body, publication.filename),
+        filename=publication.filename,
+        measure_date=gas_day,
+        cycle_name=published["cycle"],
+        downloaded_at=answer.downloaded_at,
+        source_system=config["source_system"],
+    )
+    for reject in parsed.rejects[:20]:
+        log.warning("%s line %d field %s rejected: %s", parsed.filename, reject.line, reject.field, reject.reason)
+    if len(parsed.rejects) > max_rejected_rows:
+        first = parsed.rejects[0]
+        raise AirflowFailException(
+            f"{parsed.filename}: {len(parsed.rejects)} rows rejected (more than max_rejected_rows="
+            f"{max_rejected_rows}); first: line {first.line}, field {first.field}: {first.reason}. Nothing loaded."
+        )
+    summary: dict[str, Any] = {
+        **published,
+        "file": parsed.filename,
+        "parsed_rows": len(parsed.rows),
+        "rejected_rows": len(parsed.rejects),
+        "table": f"{endpoint['schema']}.{endpoint['table']}",
+        "dry_run": dry_run,
+    }
+    if dry_run:
+        log.info(
+            "dry run: %s parsed %d rows, rejected %d; nothing written",
+            parsed.filename,
+            len(parsed.rows),
+            len(parsed.rejects),
+        )
+        return summary
+    conn = PostgresHook(postgres_conn_id=conn_id).get_conn()
+    try:
+        counts = merge_capacity(
+            conn,
+            schema=endpoint["schema"],
+            table=endpoint["table"],
+            parsed=parsed,
+            measure_date=gas_day,
+            cycle_id=cycle_id(published["cycle"]),
+            observed_at=datetime.fromtimestamp(answer.downloaded_at, tz=UTC),
+            run_id=run_id,
+        )
+    finally:
+        conn.close()
+    summary.update(asdict(counts))
+    log.info("%s: %s", parsed.filename, asdict(counts))
+    return summary
+
+
+def check_loaded_cycle(loaded: dict[str, Any], *, conn_id: str) -> dict[str, Any]:
+    """The data-quality gate: no null or duplicate keys, loaded rows == parsed rows == current versions."""
+    from airflow.providers.postgres.hooks.postgres import PostgresHook
+
+    from etl_bundle.tec.config import load_config
+    from etl_bundle.tec.transforms import cycle_id
+
+    if loaded.get("dry_run"):
+        return {"checked": False, "reason": "dry run"}
+    endpoint = load_config()["endpoints"][loaded["endpoint"]]
+    sql = render_sql("tec/quality_checks.sql", dialect="postgres", schema=endpoint["schema"], table=endpoint["table"])
+    row = PostgresHook(postgres_conn_id=conn_id).get_first(
+        sql, parameters={"measure_date": date.fromisoformat(loaded["gas_day"]), "cycle_id": cycle_id(loaded["cycle"])}
+    )
+    null_keys, duplicate_keys, loaded_rows, current_versions = row
+    failures = []
+    if null_keys:
+        failures.append(f"{null_keys} rows with a null key")
+    if duplicate_keys:
+        failures.append(f"{duplicate_keys} duplicate keys")
+    if loaded_rows != loaded["parsed_rows"]:
+        failures.append(f"{loaded_rows} rows in the table, {loaded['parsed_rows']} parsed")
+    if current_versions != loaded_rows:
+        failures.append(f"{current_versions} current history versions for {loaded_rows} rows")
+    if failures:
+        raise ValueError(f"quality gate failed for {loaded['file']} in {loaded['table']}: " + "; ".join(failures))
+    return {"checked": True, "loaded_rows": loaded_rows}
