@@ -5,9 +5,21 @@ from __future__ import annotations
 import pytest
 import sqlglot
 
-from etl_bundle.common.sql import dialect_for_conn_type, render_sql, sql_templates
+from etl_bundle.common.sql import check_identifier, dialect_for_conn_type, quote_identifier, render_sql, sql_templates
+from etl_bundle.tec.load import UPDATE_COLUMNS
+from etl_bundle.tec.transforms import TARGET_COLUMNS
 
 TEMPLATES = sql_templates()
+# What each pipeline's templates are rendered with, as its code renders them.
+CONTEXT_BY_FOLDER = {
+    "common": {},
+    "tec": {
+        "schema": "staging",
+        "table": "operational_capacity",
+        "columns": TARGET_COLUMNS,
+        "update_columns": UPDATE_COLUMNS,
+    },
+}
 
 
 def _dialects(template: str) -> list[str]:
@@ -22,7 +34,7 @@ def _dialects(template: str) -> list[str]:
     ("template", "dialect"), [(t, d) for t in TEMPLATES for d in _dialects(t)], ids=lambda v: str(v)
 )
 def test_template_parses_in_its_dialect(template, dialect):
-    text = render_sql(template, dialect=dialect)
+    text = render_sql(template, dialect=dialect, **CONTEXT_BY_FOLDER[template.split("/")[0]])
     statements = [s for s in sqlglot.parse(text, read=dialect) if s is not None]
     assert statements, f"{template} rendered for {dialect} holds no statement"
 
@@ -49,3 +61,14 @@ def test_unknown_dialect_and_missing_variables_fail_loudly():
     env = sql_module._environment()
     with pytest.raises(jinja2.UndefinedError):
         env.from_string("SELECT * FROM {{ table }}").render(dialect="postgres")
+
+
+def test_identifiers_are_checked_and_quoted():
+    assert quote_identifier("operational_capacity") == '"operational_capacity"'
+    for bad in ("x; DROP TABLE y", 'a"b', "1abc", "", "a" * 64):
+        with pytest.raises(ValueError):
+            check_identifier(bad)
+
+
+def test_every_template_folder_has_a_render_context():
+    assert {t.split("/")[0] for t in TEMPLATES} <= set(CONTEXT_BY_FOLDER)

@@ -48,7 +48,9 @@ def download(
         retry=tenacity.retry_if_exception_type((TransientHttpError, requests.ConnectionError, requests.Timeout)),
         stop=tenacity.stop_after_attempt(int(request.get("retry_attempts", 3))),
         wait=tenacity.wait_exponential(multiplier=1, max=30),
-        before_sleep=lambda state: log.warning("Energy Transfer request failed (%s); retrying", state.outcome.exception()),
+        before_sleep=lambda state: log.warning(
+            "Energy Transfer request failed (%s); retrying", state.outcome.exception()
+        ),
         reraise=True,
     )
     def attempt() -> Download:

@@ -10,7 +10,7 @@ import hashlib
 import io
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -83,7 +83,9 @@ class FilenameRules:
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> FilenameRules:
         return cls(
-            cycle_patterns=tuple((re.compile(p["pattern"], re.IGNORECASE), p["cycle"]) for p in config["cycle_patterns"]),
+            cycle_patterns=tuple(
+                (re.compile(p["pattern"], re.IGNORECASE), p["cycle"]) for p in config["cycle_patterns"]
+            ),
             date_patterns=tuple(re.compile(p) for p in config["date_patterns"]),
         )
 
@@ -179,8 +181,9 @@ def gas_day_start(gas_day: date) -> datetime:
 
 
 def publication_deadline(gas_day: date, hours_after_start: float) -> datetime:
-    """When waiting for a cycle of ``gas_day`` stops: hours after the gas day's Central midnight."""
-    return gas_day_start(gas_day) + timedelta(hours=hours_after_start)
+    """When waiting for a cycle of ``gas_day`` stops: elapsed hours after the gas day's Central
+    midnight (added in UTC: aware arithmetic in one zone would add wall-clock hours across DST)."""
+    return gas_day_start(gas_day).astimezone(UTC) + timedelta(hours=hours_after_start)
 
 
 # ---------------------------------------------------------------- CSV parsing
@@ -289,7 +292,9 @@ def parse_capacity_csv(
         key = (values["loc"], values["loc_name"])
         if key in first_line_of_key:
             parsed.rejects.append(
-                Reject(line, "loc", f"duplicate key (loc, loc_name) {key!r}, first on line {first_line_of_key[key]}", raw)
+                Reject(
+                    line, "loc", f"duplicate key (loc, loc_name) {key!r}, first on line {first_line_of_key[key]}", raw
+                )
             )
             continue
         first_line_of_key[key] = line
