@@ -153,7 +153,13 @@ def load_published_cycle(
 
     from etl_bundle.tec.config import load_config, target_label
     from etl_bundle.tec.fetch import decode_csv, download
-    from etl_bundle.tec.transforms import FilenameRules, check_publication, cycle_id, parse_capacity_csv
+    from etl_bundle.tec.transforms import (
+        CapacityFileError,
+        FilenameRules,
+        check_publication,
+        cycle_id,
+        parse_capacity_csv,
+    )
 
     config = load_config()
     endpoint = config["endpoints"][published["endpoint"]]
@@ -170,14 +176,23 @@ def load_published_cycle(
     )
     if not publication.published:
         raise RuntimeError(f"{target_label(published)} was published but now answers: {publication.reason}")
-    parsed = parse_capacity_csv(
-        decode_csv(answer.body, publication.filename),
-        filename=publication.filename,
-        measure_date=gas_day,
-        cycle_name=published["cycle"],
-        downloaded_at=answer.downloaded_at,
-        source_system=config["source_system"],
-    )
+    try:
+        parsed = parse_capacity_csv(
+            decode_csv(answer.body, publication.filename),
+            filename=publication.filename,
+            measure_date=gas_day,
+            cycle_name=published["cycle"],
+            downloaded_at=answer.downloaded_at,
+            source_system=config["source_system"],
+        )
+    except CapacityFileError as err:
+        # A malformed file does not mend itself on retry: fail now, nothing loaded.
+        raise AirflowFailException(f"{err}. Nothing loaded for {target_label(published)}.") from err
+    if not parsed.rows:
+        raise AirflowFailException(
+            f"{parsed.filename}: no valid row ({len(parsed.rejects)} rejected); nothing loaded, "
+            "the previous rows of this cycle are kept"
+        )
     for reject in parsed.rejects[:20]:
         log.warning("%s line %d field %s rejected: %s", parsed.filename, reject.line, reject.field, reject.reason)
     if len(parsed.rejects) > max_rejected_rows:
@@ -224,6 +239,7 @@ def load_published_cycle(
 def check_loaded_cycle(loaded: dict[str, Any], *, conn_id: str) -> dict[str, Any]:
     """The data-quality gate: no null or duplicate keys, loaded rows == parsed rows == current versions."""
     from airflow.providers.postgres.hooks.postgres import PostgresHook
+    from airflow.sdk.exceptions import AirflowFailException
 
     from etl_bundle.tec.config import load_config
     from etl_bundle.tec.transforms import cycle_id
@@ -246,5 +262,7 @@ def check_loaded_cycle(loaded: dict[str, Any], *, conn_id: str) -> dict[str, Any
     if current_versions != loaded_rows:
         failures.append(f"{current_versions} current history versions for {loaded_rows} rows")
     if failures:
-        raise ValueError(f"quality gate failed for {loaded['file']} in {loaded['table']}: " + "; ".join(failures))
+        raise AirflowFailException(
+            f"quality gate failed for {loaded['file']} in {loaded['table']}: " + "; ".join(failures)
+        )
     return {"checked": True, "loaded_rows": loaded_rows}
