@@ -197,7 +197,11 @@ class PostgresService(Service):
                 user=system_user,
             )
         port = net.free_port()
-        options = f"-h {net.HOST} -p {port} -k {pgdata} -c fsync=off -c full_page_writes=off"
+        # A development server: no fsync; buffers and WAL sized for bulk loads of a few 100k rows.
+        options = (
+            f"-h {net.HOST} -p {port} -k {pgdata} -c fsync=off -c full_page_writes=off "
+            "-c shared_buffers=512MB -c max_wal_size=4GB -c checkpoint_timeout=30min"
+        )
         try:
             pg_ctl(["-w", "-o", options, "-l", str(log), "start"], pgdata=pgdata, user=system_user, timeout=60)
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as err:

@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from psycopg import sql
+
 from etl_bundle.common.sql import render_sql
 from etl_bundle.tec.transforms import KEY_COLUMNS, TARGET_COLUMNS, ParsedFile
 
@@ -60,30 +62,38 @@ def merge_capacity(
 
     Everything happens in one transaction on ``conn`` (a psycopg 3 connection):
     staging COPY, history close/open, the upsert, the delete of vanished keys and
-    the rejects. A failure anywhere rolls all of it back.
+    the rejects. A failure anywhere rolls all of it back. A slice loaded for the
+    first time skips the staging table and the upsert (nothing to compare with).
     """
     if not parsed.rows:
         raise ValueError(f"{parsed.filename}: no valid row to load ({len(parsed.rejects)} rejected)")
     counts = MergeCounts(staged=len(parsed.rows), rejected=len(parsed.rejects))
     slice_params = {"measure_date": measure_date, "cycle_id": cycle_id}
+    history_params = {**slice_params, "observed_at": observed_at, "run_id": run_id}
     try:
         with conn.cursor() as cur:
             # One loader at a time per table, day and cycle (a backfill and a rerun may overlap).
             cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"{schema}.{table}:{measure_date}:{cycle_id}",))
-            cur.execute(_sql("stage", schema, table))
-            columns = ", ".join(f'"{c}"' for c in TARGET_COLUMNS)
-            with cur.copy(f"COPY capacity_stage ({columns}) FROM STDIN") as copy:  # noqa: S608 - fixed column list
-                for row in parsed.rows:
-                    copy.write_row(row)
-            history_params = {**slice_params, "observed_at": observed_at, "run_id": run_id}
-            cur.execute(_sql("history_close", schema, table), history_params)
-            counts.versions_closed = cur.rowcount
-            cur.execute(_sql("history_open", schema, table), history_params)
-            counts.versions_opened = cur.rowcount
-            cur.execute(_sql("merge", schema, table))
-            counts.inserted, counts.updated = cur.fetchone()
-            cur.execute(_sql("delete_missing", schema, table), slice_params)
-            counts.deleted = cur.rowcount
+            cur.execute(_sql("slice_is_new", schema, table), slice_params)
+            if cur.fetchone()[0]:
+                # First load of the slice (most loads): nothing to compare with, so the
+                # rows go straight into the table and open their first versions.
+                _copy_rows(cur, sql.Identifier(schema, table), parsed.rows)
+                cur.execute(_sql("history_open_from_target", schema, table), history_params)
+                counts.inserted, counts.versions_opened = counts.staged, cur.rowcount
+            else:
+                cur.execute(_sql("stage", schema, table))
+                _copy_rows(cur, sql.Identifier("capacity_stage"), parsed.rows)
+                cur.execute("ANALYZE capacity_stage")  # a temporary table has no statistics until asked
+                cur.execute("SET LOCAL work_mem = '256MB'")  # hash joins of a whole file in memory
+                cur.execute(_sql("history_close", schema, table), history_params)
+                counts.versions_closed = cur.rowcount
+                cur.execute(_sql("history_open", schema, table), history_params)
+                counts.versions_opened = cur.rowcount
+                cur.execute(_sql("merge", schema, table))
+                counts.inserted, counts.updated = cur.fetchone()
+                cur.execute(_sql("delete_missing", schema, table), slice_params)
+                counts.deleted = cur.rowcount
             cur.execute(_sql("rejects_clear", schema, table), slice_params)
             if parsed.rejects:
                 cur.executemany(
@@ -107,6 +117,15 @@ def merge_capacity(
         raise
     counts.unchanged = counts.staged - counts.inserted - counts.updated
     return counts
+
+
+def _copy_rows(cur, table, rows: list[tuple]) -> None:
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        table, sql.SQL(", ").join(map(sql.Identifier, TARGET_COLUMNS))
+    )
+    with cur.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 # ---------------------------------------------------------------- task bodies
