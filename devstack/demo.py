@@ -15,6 +15,20 @@ from devstack import paths
 FIRST = "bundle_connections_check"
 # Extra `airflow dags test` arguments per DAG (a logical date, --conf), where a DAG needs them.
 DEMO_ARGS: dict[str, list[str]] = {}
+# The fields of a task's returned summary that say what it wrote, in the order shown.
+SUMMARY_KEYS = (
+    "file",
+    "table",
+    "parsed_rows",
+    "rejected_rows",
+    "inserted",
+    "updated",
+    "unchanged",
+    "deleted",
+    "versions_opened",
+    "versions_closed",
+    "loaded_rows",
+)
 
 
 def dag_ids() -> list[str]:
@@ -72,8 +86,12 @@ def _short(value: Any) -> str:
             pass
     if isinstance(value, dict) and "detail" in value:
         return str(value["detail"])
+    if isinstance(value, dict):
+        # A task's summary: what it wrote first, then its other plain fields.
+        keys = [k for k in SUMMARY_KEYS if k in value] + [k for k in value if k not in SUMMARY_KEYS]
+        value = ", ".join(f"{k}={value[k]}" for k in keys if isinstance(value[k], (int, str)))
     text = json.dumps(value, default=str) if not isinstance(value, str) else value
-    return text if len(text) <= 100 else text[:97] + "..."
+    return text if len(text) <= 160 else text[:157] + "..."
 
 
 def demo() -> int:
