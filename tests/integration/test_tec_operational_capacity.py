@@ -230,6 +230,9 @@ def test_dry_run_writes_nothing(tec_dag, warehouse, fresh_day):
     publish_all(day, cycles=("Evening",))
     result = run(tec_dag, gas_day=day.isoformat(), cycles=["Evening"], dry_run=True)
     assert result.state == "success"
+    states = task_states(result)
+    assert states["cycle.wait_until_published"] == ["success"]
+    assert states["cycle.load"] == ["skipped"] and states["cycle.quality_gate"] == ["skipped"]
     assert slice_counts(warehouse, day) == {}
     assert warehouse.execute(
         "SELECT count(*) FROM staging.operational_capacity_history WHERE measure_date = %s",

@@ -226,16 +226,15 @@ def load_published_cycle(
         "parsed_rows": len(parsed.rows),
         "rejected_rows": len(parsed.rejects),
         "table": f"{endpoint['schema']}.{endpoint['table']}",
-        "dry_run": dry_run,
     }
     if dry_run:
-        log.info(
-            "dry run: %s parsed %d rows, rejected %d; nothing written",
-            parsed.filename,
-            len(parsed.rows),
-            len(parsed.rejects),
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        # Skipped, not succeeded: no Asset event and no quality gate for a load that wrote nothing.
+        raise AirflowSkipException(
+            f"dry run: {parsed.filename} parsed {len(parsed.rows)} rows, "
+            f"rejected {len(parsed.rejects)}; nothing written"
         )
-        return summary
     conn = PostgresHook(postgres_conn_id=conn_id).get_conn()
     try:
         counts = merge_capacity(
@@ -263,8 +262,6 @@ def check_loaded_cycle(loaded: dict[str, Any], *, conn_id: str) -> dict[str, Any
     from etl_bundle.tec.config import load_config
     from etl_bundle.tec.transforms import cycle_id
 
-    if loaded.get("dry_run"):
-        return {"checked": False, "reason": "dry run"}
     endpoint = load_config()["endpoints"][loaded["endpoint"]]
     sql = render_sql("tec/quality_checks.sql", dialect="postgres", schema=endpoint["schema"], table=endpoint["table"])
     row = PostgresHook(postgres_conn_id=conn_id).get_first(
