@@ -54,7 +54,7 @@ with DAG(
         "gas_day": Param(None, type=["null", "string"], format="date", description="Gas day to load (YYYY-MM-DD)"),
         "endpoints": Param(None, type=["null", "array"], items={"type": "string"}, description="Endpoint keys"),
         "cycles": Param(None, type=["null", "array"], items={"type": "string"}, description="e.g. Intraday 1"),
-        "dry_run": Param(False, type="boolean", description="Download, parse and validate; write nothing (load ends skipped)"),
+        "dry_run": Param(False, type="boolean", description="Parse and validate only; load ends skipped"),
         "publish_deadline_hours": Param(30, type="number", minimum=0, description="Hours after gas-day start"),
         "poke_interval_seconds": Param(300, type="integer", minimum=1),
         "max_rejected_rows": Param(50, type="integer", minimum=0),

@@ -125,7 +125,12 @@ BAD_DOCUMENTS = [
     {"documentId": "BAD-NO-CUSTOMER", "version": Decimal(1)},
     {"documentId": "BAD-CUSTOMER-TYPE", "customerId": {"id": "C"}, "version": Decimal(1)},
     {"documentId": "BAD-JSON", "customerId": "C", "version": Decimal(1), "claimInfo": "{not json"},
-    {"documentId": "BAD-OVERSIZED", "customerId": "C", "version": Decimal(1), "claimInfo": {"claimNumber": "9" * 20_000}},
+    {
+        "documentId": "BAD-OVERSIZED",
+        "customerId": "C",
+        "version": Decimal(1),
+        "claimInfo": {"claimNumber": "9" * 20000},
+    },
 ]
 BAD_METADATA = [{"documentId": "BAD-HISTORY", "documentType": "Demand", "documentStatusHistory": "[{not json"}]
 
