@@ -4,8 +4,8 @@ One Postgres transaction replaces all four raw tables: each table is cleared
 (DELETE, so readers keep the old rows until commit) and refilled by COPY while
 its DynamoDB scan streams, page by page, through the builders. Any failure (a
 scan error, too many bad items, an empty source, a count mismatch, a constraint)
-rolls back all four. Rejected items go to raw.load_rejects on a separate
-autocommit connection, so the quarantine survives a failed load.
+rolls back all four. Rejected items go to raw.load_rejects on a second
+connection, committed on their own, so the quarantine survives a failed load.
 """
 
 from __future__ import annotations
@@ -77,9 +77,10 @@ def load_raw_tables(
     hook = PostgresHook(postgres_conn_id=pg_conn_id)
     conn = None if dry_run else hook.get_conn()
     quarantine = None if dry_run else hook.get_conn()
-    if quarantine is not None:
-        quarantine.autocommit = True
     results: dict[str, dict[str, Any]] = {}
+    from airflow.sdk.exceptions import AirflowFailException
+    from psycopg import errors
+
     try:
         for source in sources:
             result = _load_table(
@@ -112,6 +113,10 @@ def load_raw_tables(
             # Skipped, not succeeded: no Asset event for a run that wrote nothing.
             counts = "; ".join(f"raw.{t}: built {r['built']}, rejected {r['rejected']}" for t, r in results.items())
             raise AirflowSkipException(f"dry run, nothing written ({counts})")
+    except (errors.IntegrityError, errors.DataError) as err:
+        # The data breaks a rule of the target: a retry would break it again.
+        conn.rollback()
+        raise AirflowFailException(f"load rolled back, all four raw tables unchanged: {err}") from err
     except BaseException:
         if conn is not None:
             conn.rollback()
@@ -221,6 +226,7 @@ def _quarantine(quarantine, rejects: list[QuarantinedItem], run_id: str | None) 
                 for reject in rejects
             ],
         )
+    quarantine.commit()  # its own transaction: the quarantine outlives a rolled-back load
 
 
 def refresh_views(pg_conn_id: str) -> dict[str, int]:
