@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import json
 import logging
-from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from etl_bundle.common.bulk import copy_rows
 from etl_bundle.common.sql import render_sql
 from etl_bundle.invoice.transforms import SOURCES, RejectedItemError, SourceTable, item_key, json_text
 
@@ -142,7 +142,6 @@ def _load_table(
     allow_empty: bool,
 ) -> TableResult:
     from airflow.sdk.exceptions import AirflowFailException
-    from psycopg import sql
 
     from etl_bundle.invoice.extract import scan_pages
 
@@ -157,37 +156,34 @@ def _load_table(
         filter_action=source.filter_action,
         projection=source.projection,
     )
+
+    def built_rows():
+        for page in pages:
+            for item in page:
+                result.scanned += 1
+                try:
+                    row = source.build(item)
+                except RejectedItemError as err:
+                    rejects.append(QuarantinedItem(source.name, item_key(item, source), err.field, err.reason, item))
+                    if len(rejects) > max_bad_rows:
+                        first = rejects[0]
+                        raise AirflowFailException(
+                            f"raw.{source.name}: more than max_bad_rows={max_bad_rows} items of {dynamodb_table} "
+                            f"rejected; first: key {first.key}, field {first.field}: {first.reason}. "
+                            "Nothing loaded; the rejects are in raw.load_rejects."
+                        ) from None
+                    continue
+                result.built += 1
+                yield row
+
     cursor = conn.cursor() if conn is not None else None
-    if cursor is not None:
-        cursor.execute(render_sql("invoice/clear_table.sql", dialect="postgres", table=source.name))
-        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-            sql.Identifier("raw", source.name), sql.SQL(", ").join(map(sql.Identifier, source.columns))
-        )
-        copying = cursor.copy(statement)
-    else:
-        copying = nullcontext(None)
     try:
-        with copying as copy:
-            for page in pages:
-                for item in page:
-                    result.scanned += 1
-                    try:
-                        row = source.build(item)
-                    except RejectedItemError as err:
-                        rejects.append(
-                            QuarantinedItem(source.name, item_key(item, source), err.field, err.reason, item)
-                        )
-                        if len(rejects) > max_bad_rows:
-                            first = rejects[0]
-                            raise AirflowFailException(
-                                f"raw.{source.name}: more than max_bad_rows={max_bad_rows} items of {dynamodb_table} "
-                                f"rejected; first: key {first.key}, field {first.field}: {first.reason}. "
-                                "Nothing loaded; the rejects are in raw.load_rejects."
-                            ) from None
-                        continue
-                    if copy is not None:
-                        copy.write_row(row)
-                    result.built += 1
+        if cursor is None:
+            for _ in built_rows():
+                pass
+        else:
+            cursor.execute(render_sql("invoice/clear_table.sql", dialect="postgres", table=source.name))
+            copy_rows(cursor, ("raw", source.name), source.columns, built_rows())
     finally:
         result.rejected = len(rejects)
         _quarantine(quarantine, rejects, run_id)

@@ -8,8 +8,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from psycopg import sql
-
+from etl_bundle.common.bulk import copy_rows
 from etl_bundle.common.sql import render_sql
 from etl_bundle.tec.transforms import KEY_COLUMNS, TARGET_COLUMNS, ParsedFile
 
@@ -78,12 +77,12 @@ def merge_capacity(
             if cur.fetchone()[0]:
                 # First load of the slice (most loads): nothing to compare with, so the
                 # rows go straight into the table and open their first versions.
-                _copy_rows(cur, sql.Identifier(schema, table), parsed.rows)
+                copy_rows(cur, (schema, table), TARGET_COLUMNS, parsed.rows)
                 cur.execute(_sql("history_open_from_target", schema, table), history_params)
                 counts.inserted, counts.versions_opened = counts.staged, cur.rowcount
             else:
                 cur.execute(_sql("stage", schema, table))
-                _copy_rows(cur, sql.Identifier("capacity_stage"), parsed.rows)
+                copy_rows(cur, ("capacity_stage",), TARGET_COLUMNS, parsed.rows)
                 cur.execute("ANALYZE capacity_stage")  # a temporary table has no statistics until asked
                 cur.execute("SET LOCAL work_mem = '256MB'")  # hash joins of a whole file in memory
                 cur.execute(_sql("history_close", schema, table), history_params)
@@ -117,15 +116,6 @@ def merge_capacity(
         raise
     counts.unchanged = counts.staged - counts.inserted - counts.updated
     return counts
-
-
-def _copy_rows(cur, table, rows: list[tuple]) -> None:
-    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        table, sql.SQL(", ").join(map(sql.Identifier, TARGET_COLUMNS))
-    )
-    with cur.copy(statement) as copy:
-        for row in rows:
-            copy.write_row(row)
 
 
 # ---------------------------------------------------------------- task bodies
