@@ -183,7 +183,14 @@ def _load_table(
                 pass
         else:
             cursor.execute(render_sql("invoice/clear_table.sql", dialect="postgres", table=source.name))
-            copy_rows(cursor, ("raw", source.name), source.columns, built_rows())
+            copy_rows(
+                cursor,
+                ("raw", source.name),
+                source.columns,
+                built_rows(),
+                types=source.copy_types,
+                binary=source.copy_types is not None,
+            )
     finally:
         result.rejected = len(rejects)
         _quarantine(quarantine, rejects, run_id)

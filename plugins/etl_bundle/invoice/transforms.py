@@ -295,14 +295,31 @@ class SourceTable:
     parallel: bool
     filter_action: str | None = None
     projection: tuple[str, ...] | None = None
+    copy_types: tuple[str, ...] | None = None  # binary COPY when set (not for JSONB given as text)
 
     def dynamodb_table(self, source_env: str) -> str:
         return f"exchange-{source_env}{self.dynamodb_suffix}"
 
 
 SOURCES = (
-    SourceTable("cases", "-documents", CASE_COLUMNS, build_case, "documentId", parallel=True),
-    SourceTable("metadata", "-documents-metadata", METADATA_COLUMNS, build_metadata, "documentId", parallel=False),
+    SourceTable(
+        "cases",
+        "-documents",
+        CASE_COLUMNS,
+        build_case,
+        "documentId",
+        parallel=True,
+        copy_types=("text", "text", "int4", *["text"] * 8, "text[]", *["text"] * 5),
+    ),
+    SourceTable(
+        "metadata",
+        "-documents-metadata",
+        METADATA_COLUMNS,
+        build_metadata,
+        "documentId",
+        parallel=False,
+        copy_types=("text", "text", "int8", "bool", "text", "text", "int8", "int8"),
+    ),
     SourceTable("templates", "-templates", TEMPLATE_COLUMNS, build_template, "templateId", parallel=False),
     SourceTable(
         "audit",
@@ -314,6 +331,7 @@ SOURCES = (
         filter_action="DemandArchived",
         # The original's projection left out payload, so archive reason and comment were always NULL.
         projection=("auditRecordId", "createdTs", "documentId", "actionType", "payload"),
+        copy_types=("text", "int8", "text", "text", "text", "text"),
     ),
 )
 SOURCES_BY_NAME = {source.name: source for source in SOURCES}
