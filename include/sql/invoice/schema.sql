@@ -34,7 +34,9 @@ CREATE TABLE IF NOT EXISTS raw.load_rejects (
     rejected_at TIMESTAMPTZ NOT NULL DEFAULT now()
 );
 
-CREATE MATERIALIZED VIEW IF NOT EXISTS curated.demands_archived AS
+-- One row per document: its latest case version with its latest metadata, audit and
+-- template version; "client" templates left out. Both curated views read it.
+CREATE OR REPLACE VIEW curated.latest_demands AS
 WITH latest_case AS (
     SELECT c.*, row_number() OVER (PARTITION BY c."documentId" ORDER BY c."version" DESC) AS rn
     FROM raw.cases AS c
@@ -58,8 +60,9 @@ latest_template AS (
 SELECT
     c."documentId", c."customerId", c."version", c."sendingFirm", c."recipientCarrier", c."clientName",
     c."claimNumber", c."lossState", c."assignedAttorney", c."assignedCaseManager", c."matterName",
-    m."demandTemplateId", t."templateName",
+    m."demandTemplateId", t."templateName", m."demandIsDeliverable",
     to_timestamp(m."demandUploadedTimeStamp") AS "demandUploadedAt",
+    to_timestamp(m."receiptAckTimeStamp") AS "receiptAckAt",
     to_timestamp(m."demandArchivedTimeStamp") AS "demandArchivedAt",
     a."lastArchiveReason", a."lastArchiveComment"
 FROM latest_case AS c
@@ -67,37 +70,24 @@ JOIN latest_metadata AS m ON m."documentId" = c."documentId" AND m.rn = 1
 LEFT JOIN latest_audit AS a ON a."documentId" = c."documentId" AND a.rn = 1
 LEFT JOIN latest_template AS t ON t."templateId" = m."demandTemplateId" AND t.rn = 1
 WHERE c.rn = 1
-  AND m."demandArchivedTimeStamp" IS NOT NULL
   AND coalesce(t."templateName", '') NOT ILIKE '%client%';
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS curated.demands_archived AS
+SELECT
+    "documentId", "customerId", "version", "sendingFirm", "recipientCarrier", "clientName", "claimNumber",
+    "lossState", "assignedAttorney", "assignedCaseManager", "matterName", "demandTemplateId", "templateName",
+    "demandUploadedAt", "demandArchivedAt", "lastArchiveReason", "lastArchiveComment"
+FROM curated.latest_demands
+WHERE "demandArchivedAt" IS NOT NULL;
 CREATE UNIQUE INDEX IF NOT EXISTS demands_archived_document ON curated.demands_archived ("documentId");
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS curated.demands_uploaded AS
-WITH latest_case AS (
-    SELECT c.*, row_number() OVER (PARTITION BY c."documentId" ORDER BY c."version" DESC) AS rn
-    FROM raw.cases AS c
-),
-latest_metadata AS (
-    SELECT m.*, row_number() OVER (
-        PARTITION BY m."documentId" ORDER BY m."demandUploadedTimeStamp" DESC NULLS LAST, m."documentType"
-    ) AS rn
-    FROM raw.metadata AS m
-),
-latest_template AS (
-    SELECT t.*, row_number() OVER (PARTITION BY t."templateId" ORDER BY t."version" DESC) AS rn
-    FROM raw.templates AS t
-)
 SELECT
-    c."documentId", c."customerId", c."version", c."sendingFirm", c."recipientCarrier", c."clientName",
-    c."claimNumber", c."lossState", c."assignedAttorney", c."assignedCaseManager", c."matterName",
-    m."demandTemplateId", t."templateName", m."demandIsDeliverable",
-    to_timestamp(m."demandUploadedTimeStamp") AS "demandUploadedAt",
-    to_timestamp(m."receiptAckTimeStamp") AS "receiptAckAt"
-FROM latest_case AS c
-JOIN latest_metadata AS m ON m."documentId" = c."documentId" AND m.rn = 1
-LEFT JOIN latest_template AS t ON t."templateId" = m."demandTemplateId" AND t.rn = 1
-WHERE c.rn = 1
-  AND m."demandUploadedTimeStamp" IS NOT NULL
-  AND coalesce(t."templateName", '') NOT ILIKE '%client%';
+    "documentId", "customerId", "version", "sendingFirm", "recipientCarrier", "clientName", "claimNumber",
+    "lossState", "assignedAttorney", "assignedCaseManager", "matterName", "demandTemplateId", "templateName",
+    "demandIsDeliverable", "demandUploadedAt", "receiptAckAt"
+FROM curated.latest_demands
+WHERE "demandUploadedAt" IS NOT NULL;
 CREATE UNIQUE INDEX IF NOT EXISTS demands_uploaded_document ON curated.demands_uploaded ("documentId");
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS analytics.demands_summary AS

@@ -1,7 +1,7 @@
 """Paginated (and parallel) DynamoDB scans through DynamoDBHook, streamed page by page.
 
 The hook has no scan: this drives the client's Scan API itself. A parallel scan
-runs one thread per segment, each with its own hook and client, and hands pages
+runs one thread per segment (on a client from ``client_factory``), and hands pages
 to the caller through a small bounded queue, so memory holds a few pages, not a
 table. Throttling is retried with backoff; any other error ends the scan with
 an exception: a partial scan is never returned as if it were complete.

@@ -71,8 +71,12 @@ def load_raw_tables(
     from airflow.providers.amazon.aws.hooks.dynamodb import DynamoDBHook
     from airflow.providers.postgres.hooks.postgres import PostgresHook
 
+    # One client for every scan thread: botocore clients are thread-safe, and each
+    # extra session would load the DynamoDB service model again (tens of MB).
+    client = DynamoDBHook(aws_conn_id=aws_conn_id).client
+
     def client_factory():
-        return DynamoDBHook(aws_conn_id=aws_conn_id).client  # one per scan thread
+        return client
 
     hook = PostgresHook(postgres_conn_id=pg_conn_id)
     conn = None if dry_run else hook.get_conn()

@@ -87,32 +87,31 @@ def unwrap(value: Any) -> Any:
     return value
 
 
-def as_map(value: Any, field: str) -> dict[str, Any] | None:
-    """A nested object given as a map, a JSON string or a typed {"M": ..}; None when absent."""
-    if value is None:
-        return None
+def _decoded(value: Any, field: str) -> Any:
+    """A JSON string decoded (numbers as Decimal), then any DynamoDB typing removed."""
     if isinstance(value, str):
-        if not value.strip():
-            return None
         try:
             value = json.loads(value, parse_float=Decimal)
         except ValueError as err:
             raise RejectedItemError(field, f"malformed JSON string ({err.msg} at char {err.pos})") from None
-    value = unwrap(value)
+    return unwrap(value)
+
+
+def as_map(value: Any, field: str) -> dict[str, Any] | None:
+    """A nested object given as a map, a JSON string or a typed {"M": ..}; None when absent."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    value = _decoded(value, field)
     if not isinstance(value, dict):
         raise RejectedItemError(field, f"expected a map, got {type(value).__name__}")
     return value
 
 
 def as_list(value: Any, field: str) -> list[Any] | None:
+    """A list given as a list, a JSON string or a typed {"L": ..}; None when absent."""
     if value is None:
         return None
-    if isinstance(value, str):
-        try:
-            value = json.loads(value, parse_float=Decimal)
-        except ValueError as err:
-            raise RejectedItemError(field, f"malformed JSON string ({err.msg} at char {err.pos})") from None
-    value = unwrap(value)
+    value = _decoded(value, field)
     if not isinstance(value, list):
         raise RejectedItemError(field, f"expected a list, got {type(value).__name__}")
     return value

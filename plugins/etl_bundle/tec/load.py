@@ -163,28 +163,13 @@ def load_published_cycle(
     from airflow.sdk.exceptions import AirflowFailException
 
     from etl_bundle.tec.config import load_config, target_label
-    from etl_bundle.tec.fetch import decode_csv, download
-    from etl_bundle.tec.transforms import (
-        CapacityFileError,
-        FilenameRules,
-        check_publication,
-        cycle_id,
-        parse_capacity_csv,
-    )
+    from etl_bundle.tec.fetch import decode_csv, fetch_cycle
+    from etl_bundle.tec.transforms import CapacityFileError, cycle_id, parse_capacity_csv
 
     config = load_config()
     endpoint = config["endpoints"][published["endpoint"]]
     gas_day = date.fromisoformat(published["gas_day"])
-    answer = download(http_conn_id, endpoint, gas_day, published["cycle_code"], config["request"])
-    publication = check_publication(
-        status=answer.status,
-        content_disposition=answer.content_disposition,
-        body_size=len(answer.body),
-        expected_cycle=published["cycle"],
-        gas_day=gas_day,
-        rules=FilenameRules.from_config(config["filename"]),
-        min_body_bytes=int(config["request"]["min_body_bytes"]),
-    )
+    answer, publication = fetch_cycle(http_conn_id, published, config)
     if not publication.published:
         raise RuntimeError(f"{target_label(published)} was published but now answers: {publication.reason}")
     try:
