@@ -86,7 +86,8 @@ class MotoService(ProcessService):
         return python_cmd("-m", "moto.server", "-H", net.HOST, "-p", str(port))
 
     def ready(self, record: dict[str, Any]) -> bool:
-        return net.http_status(f"http://{net.HOST}:{record['port']}/moto-api/data.json") == 200
+        # The dashboard page, not /moto-api/data.json, which dumps every stored item.
+        return net.http_status(f"http://{net.HOST}:{record['port']}/moto-api/") == 200
 
 
 class SftpService(ProcessService):

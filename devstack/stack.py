@@ -40,8 +40,14 @@ def up(*, migrate: bool = True) -> dict[str, Any]:
     try:
         for service in SERVICES:
             record = services.get(service.name)
-            if record and service.alive(record) and _answers(service, record):
-                continue
+            if record and service.alive(record):
+                # A busy stand-in may answer slowly: give it time before replacing it,
+                # and never leave the old process running behind a new one.
+                if net.wait_until(
+                    lambda s=service, r=record: _answers(s, r), 30, alive=lambda s=service, r=record: s.alive(r)
+                ):
+                    continue
+                service.stop(record)
             services[service.name] = service.start()
             started.append(service.name)
             save_state(state)
@@ -89,6 +95,16 @@ def down(*, quiet: bool = False) -> None:
                 print(f"devstack: stopped {service.name}")
     state["airflow_migrated"] = False
     save_state(state)
+
+
+def processes_alive() -> bool:
+    """Whether every stand-in ``up`` recorded is still running (answering or busy)."""
+    services = load_state().get("services", {})
+    return (
+        bool(services)
+        and all(service.alive(services[service.name]) for service in SERVICES if service.name in services)
+        and set(services) >= {service.name for service in SERVICES}
+    )
 
 
 def status() -> list[dict[str, Any]]:

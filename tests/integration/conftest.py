@@ -24,7 +24,18 @@ def bundle_dags():
 
     bag = DagBag(dag_folder=str(DAGS), bundle_path=DAGS, bundle_name="dags-folder")
     assert bag.import_errors == {}
+    # dag.test(run_conf=...) writes the conf into the in-memory DAG's params, so a later
+    # run would inherit it: keep the declared defaults to pass in full every time.
+    PARAM_DEFAULTS.update({dag_id: dag.params.dump() for dag_id, dag in bag.dags.items()})
     return bag.dags
+
+
+PARAM_DEFAULTS: dict[str, dict] = {}
+
+
+def run_dag(dag, conf: dict | None = None, **more):
+    """``dag.test()`` with the DAG's declared Param defaults overridden by ``conf`` and ``more`` only."""
+    return dag.test(run_conf={**PARAM_DEFAULTS[dag.dag_id], **(conf or {}), **more})
 
 
 @pytest.fixture

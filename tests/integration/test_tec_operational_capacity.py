@@ -9,7 +9,7 @@ import pytest
 from psycopg import sql
 
 from devstack import energy_transfer_data as et
-from tests.integration.conftest import task_states
+from tests.integration.conftest import run_dag, task_states
 
 pytestmark = pytest.mark.integration
 
@@ -58,7 +58,7 @@ def publish_all(day: date, cycles=("Evening", "Intraday 1", "Intraday 2", "Intra
 
 
 def run(dag, **conf):
-    return dag.test(run_conf={**FAST, **conf})
+    return run_dag(dag, FAST, **conf)
 
 
 def slice_counts(warehouse, day: date) -> dict[str, int]:

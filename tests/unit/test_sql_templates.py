@@ -13,6 +13,7 @@ TEMPLATES = sql_templates()
 # What each pipeline's templates are rendered with, as its code renders them.
 CONTEXT_BY_FOLDER = {
     "common": {},
+    "invoice": {"table": "cases", "schema": "curated", "view": "demands_archived"},
     "tec": {
         "schema": "staging",
         "table": "operational_capacity",

@@ -74,6 +74,29 @@ def download(
     return attempt()
 
 
+def fetch_cycle(http_conn_id: str, target: dict[str, Any], config: dict[str, Any]):
+    """Download ``target``'s (endpoint, cycle, gas day) and say whether it is the published file.
+
+    Returns ``(download, publication)``; the sensor and the load both ask this way.
+    """
+    from etl_bundle.tec.transforms import FilenameRules, check_publication
+
+    gas_day = date.fromisoformat(target["gas_day"])
+    answer = download(
+        http_conn_id, config["endpoints"][target["endpoint"]], gas_day, target["cycle_code"], config["request"]
+    )
+    publication = check_publication(
+        status=answer.status,
+        content_disposition=answer.content_disposition,
+        body_size=len(answer.body),
+        expected_cycle=target["cycle"],
+        gas_day=gas_day,
+        rules=FilenameRules.from_config(config["filename"]),
+        min_body_bytes=int(config["request"]["min_body_bytes"]),
+    )
+    return answer, publication
+
+
 def decode_csv(body: bytes, filename: str) -> str:
     """UTF-8 (with or without BOM); Windows-1252 as the fallback Energy Transfer's exports may use."""
     try:

@@ -8,14 +8,15 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from psycopg import sql
-
+from etl_bundle.common.bulk import copy_rows
 from etl_bundle.common.sql import render_sql
 from etl_bundle.tec.transforms import KEY_COLUMNS, TARGET_COLUMNS, ParsedFile
 
 log = logging.getLogger(__name__)
 
 UPDATE_COLUMNS = tuple(c for c in TARGET_COLUMNS if c not in KEY_COLUMNS)
+# Postgres types of TARGET_COLUMNS, for COPY (text format: binary is slower with Decimals).
+TARGET_TYPES = (*["text"] * 6, *["numeric"] * 4, *["text"] * 5, "date", "text", "float8", "text", "text")
 
 
 @dataclass
@@ -78,12 +79,12 @@ def merge_capacity(
             if cur.fetchone()[0]:
                 # First load of the slice (most loads): nothing to compare with, so the
                 # rows go straight into the table and open their first versions.
-                _copy_rows(cur, sql.Identifier(schema, table), parsed.rows)
+                copy_rows(cur, (schema, table), TARGET_COLUMNS, parsed.rows, types=TARGET_TYPES)
                 cur.execute(_sql("history_open_from_target", schema, table), history_params)
                 counts.inserted, counts.versions_opened = counts.staged, cur.rowcount
             else:
                 cur.execute(_sql("stage", schema, table))
-                _copy_rows(cur, sql.Identifier("capacity_stage"), parsed.rows)
+                copy_rows(cur, ("capacity_stage",), TARGET_COLUMNS, parsed.rows, types=TARGET_TYPES)
                 cur.execute("ANALYZE capacity_stage")  # a temporary table has no statistics until asked
                 cur.execute("SET LOCAL work_mem = '256MB'")  # hash joins of a whole file in memory
                 cur.execute(_sql("history_close", schema, table), history_params)
@@ -117,15 +118,6 @@ def merge_capacity(
         raise
     counts.unchanged = counts.staged - counts.inserted - counts.updated
     return counts
-
-
-def _copy_rows(cur, table, rows: list[tuple]) -> None:
-    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        table, sql.SQL(", ").join(map(sql.Identifier, TARGET_COLUMNS))
-    )
-    with cur.copy(statement) as copy:
-        for row in rows:
-            copy.write_row(row)
 
 
 # ---------------------------------------------------------------- task bodies
@@ -171,28 +163,13 @@ def load_published_cycle(
     from airflow.sdk.exceptions import AirflowFailException
 
     from etl_bundle.tec.config import load_config, target_label
-    from etl_bundle.tec.fetch import decode_csv, download
-    from etl_bundle.tec.transforms import (
-        CapacityFileError,
-        FilenameRules,
-        check_publication,
-        cycle_id,
-        parse_capacity_csv,
-    )
+    from etl_bundle.tec.fetch import decode_csv, fetch_cycle
+    from etl_bundle.tec.transforms import CapacityFileError, cycle_id, parse_capacity_csv
 
     config = load_config()
     endpoint = config["endpoints"][published["endpoint"]]
     gas_day = date.fromisoformat(published["gas_day"])
-    answer = download(http_conn_id, endpoint, gas_day, published["cycle_code"], config["request"])
-    publication = check_publication(
-        status=answer.status,
-        content_disposition=answer.content_disposition,
-        body_size=len(answer.body),
-        expected_cycle=published["cycle"],
-        gas_day=gas_day,
-        rules=FilenameRules.from_config(config["filename"]),
-        min_body_bytes=int(config["request"]["min_body_bytes"]),
-    )
+    answer, publication = fetch_cycle(http_conn_id, published, config)
     if not publication.published:
         raise RuntimeError(f"{target_label(published)} was published but now answers: {publication.reason}")
     try:

@@ -38,28 +38,17 @@ class CyclePublishedSensor(BaseSensorOperator):
         from airflow.sdk.exceptions import AirflowSkipException
 
         from etl_bundle.tec.config import load_config, target_label
-        from etl_bundle.tec.fetch import download
-        from etl_bundle.tec.transforms import FilenameRules, check_publication, publication_deadline
+        from etl_bundle.tec.fetch import fetch_cycle
+        from etl_bundle.tec.transforms import publication_deadline
 
-        config = load_config()
         target = self.target
-        gas_day = date.fromisoformat(target["gas_day"])
-        answer = download(
-            self.http_conn_id, config["endpoints"][target["endpoint"]], gas_day, target["cycle_code"], config["request"]
-        )
-        publication = check_publication(
-            status=answer.status,
-            content_disposition=answer.content_disposition,
-            body_size=len(answer.body),
-            expected_cycle=target["cycle"],
-            gas_day=gas_day,
-            rules=FilenameRules.from_config(config["filename"]),
-            min_body_bytes=int(config["request"]["min_body_bytes"]),
-        )
+        _, publication = fetch_cycle(self.http_conn_id, target, load_config())
         if publication.published:
             log.info("%s is published as %s", target_label(target), publication.filename)
             return PokeReturnValue(is_done=True, xcom_value={**target, "filename": publication.filename})
-        deadline = publication_deadline(gas_day, float(context["params"]["publish_deadline_hours"]))
+        deadline = publication_deadline(
+            date.fromisoformat(target["gas_day"]), float(context["params"]["publish_deadline_hours"])
+        )
         # Wall-clock time decides only how long to wait, never what is loaded.
         if datetime.now(UTC) >= deadline:
             raise AirflowSkipException(

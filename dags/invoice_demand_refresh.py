@@ -1,0 +1,98 @@
+"""
+### invoice_demand_refresh
+
+Full refresh of the invoice transactions collector's demand data, daily.
+
+**Reads** (connection `invoice_aws`, DynamoDB; cross-account through `role_arn` in its
+extra): `exchange-{source_env}-documents` and `-documents-audit` (parallel scans,
+`scan_segments` segments; audit filtered on `actionType = DemandArchived`, with
+`payload` projected so archive reason and comment arrive), `-documents-metadata`
+and `-templates` (paginated scans).
+
+**Writes** (`warehouse_postgres`): `raw.cases`, `raw.metadata`, `raw.templates`,
+`raw.audit` replaced **atomically in one transaction** (DELETE, then COPY streamed
+page by page from the scans; readers see the old rows until commit; any failure
+leaves all four as they were), items that fail validation in `raw.load_rejects`
+(table, key, field, reason, raw item, run id), then
+`REFRESH MATERIALIZED VIEW CONCURRENTLY` of `curated.demands_archived`,
+`curated.demands_uploaded` and `analytics.demands_summary`. Emits an Asset per raw
+table and per view.
+
+A source table that yields no row fails the run unless `allow_empty` is set;
+more than `max_bad_rows` rejected items in a table fail it, naming table, key and
+field. `dry_run` scans, builds and validates, writes nothing, and ends the load
+task as skipped with the counts (so no Asset event announces data that did not change).
+
+**Backfill:** there is nothing to backfill — each run is a full snapshot of the
+source as of when it runs; rerun it instead. The logical date is not used.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import DAG, Asset, CronTriggerTimetable, Param, task
+
+from etl_bundle.common.dag_defaults import TIMEZONE, default_args
+
+WAREHOUSE_CONN_ID = "warehouse_postgres"
+AWS_CONN_ID = "invoice_aws"
+RAW_ASSETS = [Asset(name=f"warehouse.raw.{table}") for table in ("cases", "metadata", "templates", "audit")]
+VIEW_ASSETS = [
+    Asset(name=name)
+    for name in (
+        "warehouse.curated.demands_archived",
+        "warehouse.curated.demands_uploaded",
+        "warehouse.analytics.demands_summary",
+    )
+]
+
+with DAG(
+    dag_id="invoice_demand_refresh",
+    schedule=CronTriggerTimetable("0 4 * * *", timezone=TIMEZONE),
+    start_date=pendulum.datetime(2026, 1, 1, tz=TIMEZONE),
+    catchup=False,
+    max_active_runs=1,
+    dagrun_timeout=pendulum.duration(hours=3),
+    default_args=default_args(retries=2, retry_delay=pendulum.duration(minutes=5)),
+    params={
+        "source_env": Param("beta", type="string", pattern="^[a-z0-9-]+$", description="exchange-{source_env}-*"),
+        "scan_segments": Param(4, type="integer", minimum=1, maximum=64),
+        "page_size": Param(1000, type="integer", minimum=1, maximum=10000, description="Items per Scan page"),
+        "dry_run": Param(False, type="boolean", description="Scan, build and validate; write nothing"),
+        "max_bad_rows": Param(100, type="integer", minimum=0, description="Rejected items allowed per table"),
+        "allow_empty": Param(False, type="boolean", description="Let an empty source table empty its target"),
+    },
+    tags=["invoice", "dynamodb", "postgres"],
+    doc_md=__doc__,
+):
+
+    @task
+    def ensure_schema() -> None:
+        from etl_bundle.invoice.load import ensure_schema
+
+        ensure_schema(WAREHOUSE_CONN_ID)
+
+    @task(outlets=RAW_ASSETS)
+    def load_raw_tables(**context) -> dict:
+        from etl_bundle.invoice.load import load_raw_tables
+
+        params = context["params"]
+        return load_raw_tables(
+            aws_conn_id=AWS_CONN_ID,
+            pg_conn_id=WAREHOUSE_CONN_ID,
+            source_env=params["source_env"],
+            segments=params["scan_segments"],
+            page_size=params["page_size"],
+            run_id=context["run_id"],
+            dry_run=params["dry_run"],
+            max_bad_rows=params["max_bad_rows"],
+            allow_empty=params["allow_empty"],
+        )
+
+    @task(outlets=VIEW_ASSETS)
+    def refresh_views() -> dict:
+        from etl_bundle.invoice.load import refresh_views
+
+        return refresh_views(WAREHOUSE_CONN_ID)
+
+    ensure_schema() >> load_raw_tables() >> refresh_views()

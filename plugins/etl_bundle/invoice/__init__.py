@@ -1,0 +1,1 @@
+"""invoice_demand_refresh: four DynamoDB tables to Postgres raw.*, then the curated views."""

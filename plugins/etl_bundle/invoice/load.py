@@ -1,0 +1,251 @@
+"""The atomic full refresh of raw.* from DynamoDB, and the downstream views.
+
+One Postgres transaction replaces all four raw tables: each table is cleared
+(DELETE, so readers keep the old rows until commit) and refilled by COPY while
+its DynamoDB scan streams, page by page, through the builders. Any failure (a
+scan error, too many bad items, an empty source, a count mismatch, a constraint)
+rolls back all four. Rejected items go to raw.load_rejects on a second
+connection, committed on their own, so the quarantine survives a failed load.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from etl_bundle.common.bulk import copy_rows
+from etl_bundle.common.sql import render_sql
+from etl_bundle.invoice.transforms import SOURCES, RejectedItemError, SourceTable, item_key, json_text
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TableResult:
+    table: str
+    source: str
+    scanned: int = 0
+    built: int = 0
+    rejected: int = 0
+    loaded: int | None = None
+
+
+@dataclass(frozen=True)
+class QuarantinedItem:
+    table: str
+    key: str
+    field: str
+    reason: str
+    item: dict[str, Any]
+
+
+def _raw_json(item: dict[str, Any]) -> str:
+    try:
+        return json_text(item)
+    except (TypeError, ValueError):
+        return json.dumps(item, default=str)
+
+
+def ensure_schema(pg_conn_id: str) -> None:
+    from airflow.providers.postgres.hooks.postgres import PostgresHook
+
+    with PostgresHook(postgres_conn_id=pg_conn_id).get_conn() as conn:
+        conn.execute(render_sql("invoice/schema.sql", dialect="postgres"))
+
+
+def load_raw_tables(
+    *,
+    aws_conn_id: str,
+    pg_conn_id: str,
+    source_env: str,
+    segments: int,
+    page_size: int,
+    run_id: str | None,
+    dry_run: bool,
+    max_bad_rows: int,
+    allow_empty: bool,
+    sources: tuple[SourceTable, ...] = SOURCES,
+) -> dict[str, dict[str, Any]]:
+    from airflow.providers.amazon.aws.hooks.dynamodb import DynamoDBHook
+    from airflow.providers.postgres.hooks.postgres import PostgresHook
+
+    # One client for every scan thread: botocore clients are thread-safe, and each
+    # extra session would load the DynamoDB service model again (tens of MB).
+    client = DynamoDBHook(aws_conn_id=aws_conn_id).client
+
+    def client_factory():
+        return client
+
+    hook = PostgresHook(postgres_conn_id=pg_conn_id)
+    conn = None if dry_run else hook.get_conn()
+    quarantine = None if dry_run else hook.get_conn()
+    results: dict[str, dict[str, Any]] = {}
+    from airflow.sdk.exceptions import AirflowFailException
+    from psycopg import errors
+
+    try:
+        for source in sources:
+            result = _load_table(
+                source,
+                conn=conn,
+                quarantine=quarantine,
+                client_factory=client_factory,
+                source_env=source_env,
+                segments=segments,
+                page_size=page_size,
+                run_id=run_id,
+                max_bad_rows=max_bad_rows,
+                allow_empty=allow_empty,
+            )
+            log.info(
+                "raw.%s from %s: scanned %d, built %d, rejected %d, loaded %s",
+                result.table,
+                result.source,
+                result.scanned,
+                result.built,
+                result.rejected,
+                "— (dry run)" if dry_run else result.loaded,
+            )
+            results[source.name] = asdict(result)
+        if conn is not None:
+            conn.commit()
+        else:
+            from airflow.sdk.exceptions import AirflowSkipException
+
+            # Skipped, not succeeded: no Asset event for a run that wrote nothing.
+            counts = "; ".join(f"raw.{t}: built {r['built']}, rejected {r['rejected']}" for t, r in results.items())
+            raise AirflowSkipException(f"dry run, nothing written ({counts})")
+    except (errors.IntegrityError, errors.DataError) as err:
+        # The data breaks a rule of the target: a retry would break it again.
+        conn.rollback()
+        raise AirflowFailException(f"load rolled back, all four raw tables unchanged: {err}") from err
+    except BaseException:
+        if conn is not None:
+            conn.rollback()
+        raise
+    finally:
+        for connection in (conn, quarantine):
+            if connection is not None:
+                connection.close()
+    return results
+
+
+def _load_table(
+    source: SourceTable,
+    *,
+    conn,
+    quarantine,
+    client_factory,
+    source_env: str,
+    segments: int,
+    page_size: int,
+    run_id: str | None,
+    max_bad_rows: int,
+    allow_empty: bool,
+) -> TableResult:
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from etl_bundle.invoice.extract import scan_pages
+
+    dynamodb_table = source.dynamodb_table(source_env)
+    result = TableResult(table=source.name, source=dynamodb_table)
+    rejects: list[QuarantinedItem] = []
+    pages = scan_pages(
+        client_factory,
+        dynamodb_table,
+        segments=segments if source.parallel else 1,
+        page_size=page_size,
+        filter_action=source.filter_action,
+        projection=source.projection,
+    )
+
+    def built_rows():
+        for page in pages:
+            for item in page:
+                result.scanned += 1
+                try:
+                    row = source.build(item)
+                except RejectedItemError as err:
+                    rejects.append(QuarantinedItem(source.name, item_key(item, source), err.field, err.reason, item))
+                    if len(rejects) > max_bad_rows:
+                        first = rejects[0]
+                        raise AirflowFailException(
+                            f"raw.{source.name}: more than max_bad_rows={max_bad_rows} items of {dynamodb_table} "
+                            f"rejected; first: key {first.key}, field {first.field}: {first.reason}. "
+                            "Nothing loaded; the rejects are in raw.load_rejects."
+                        ) from None
+                    continue
+                result.built += 1
+                yield row
+
+    cursor = conn.cursor() if conn is not None else None
+    try:
+        if cursor is None:
+            for _ in built_rows():
+                pass
+        else:
+            cursor.execute(render_sql("invoice/clear_table.sql", dialect="postgres", table=source.name))
+            copy_rows(
+                cursor,
+                ("raw", source.name),
+                source.columns,
+                built_rows(),
+                types=source.copy_types,
+                binary=source.copy_types is not None,
+            )
+    finally:
+        result.rejected = len(rejects)
+        _quarantine(quarantine, rejects, run_id)
+    if result.built == 0 and not allow_empty:
+        raise AirflowFailException(
+            f"{dynamodb_table} gave no row for raw.{source.name} ({result.scanned} items scanned, "
+            f"{result.rejected} rejected): refusing to empty the table; set the allow_empty Param to do so"
+        )
+    if cursor is not None:
+        cursor.execute(render_sql("invoice/count_table.sql", dialect="postgres", table=source.name))
+        result.loaded = cursor.fetchone()[0]
+        if result.loaded != result.built:
+            raise AirflowFailException(
+                f"raw.{source.name}: built {result.built} rows but the table holds {result.loaded}"
+            )
+    return result
+
+
+def _quarantine(quarantine, rejects: list[QuarantinedItem], run_id: str | None) -> None:
+    for reject in rejects[:20]:
+        log.warning("raw.%s key %s field %s rejected: %s", reject.table, reject.key, reject.field, reject.reason)
+    if quarantine is None or not rejects:
+        return
+    with quarantine.cursor() as cur:
+        cur.executemany(
+            render_sql("invoice/insert_reject.sql", dialect="postgres"),
+            [
+                {
+                    "run_id": run_id,
+                    "table_name": reject.table,
+                    "item_key": reject.key,
+                    "field": reject.field,
+                    "reason": reject.reason,
+                    "raw_item": _raw_json(reject.item),
+                }
+                for reject in rejects
+            ],
+        )
+    quarantine.commit()  # its own transaction: the quarantine outlives a rolled-back load
+
+
+def refresh_views(pg_conn_id: str) -> dict[str, int]:
+    from airflow.providers.postgres.hooks.postgres import PostgresHook
+
+    counts = {}
+    with PostgresHook(postgres_conn_id=pg_conn_id).get_conn() as conn:
+        conn.execute(render_sql("invoice/refresh_views.sql", dialect="postgres"))
+        for view in ("curated.demands_archived", "curated.demands_uploaded", "analytics.demands_summary"):
+            schema, name = view.split(".")
+            counts[view] = conn.execute(
+                render_sql("invoice/count_view.sql", dialect="postgres", schema=schema, view=name)
+            ).fetchone()[0]
+    log.info("views refreshed: %s", counts)
+    return counts
