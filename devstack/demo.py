@@ -28,6 +28,9 @@ SUMMARY_KEYS = (
     "versions_opened",
     "versions_closed",
     "loaded_rows",
+    "built",
+    "rejected",
+    "loaded",
 )
 
 
@@ -87,11 +90,23 @@ def _short(value: Any) -> str:
     if isinstance(value, dict) and "detail" in value:
         return str(value["detail"])
     if isinstance(value, dict):
-        # A task's summary: what it wrote first, then its other plain fields.
-        keys = [k for k in SUMMARY_KEYS if k in value] + [k for k in value if k not in SUMMARY_KEYS]
-        value = ", ".join(f"{k}={value[k]}" for k in keys if isinstance(value[k], (int, str)))
+        value = _summary(value)
     text = json.dumps(value, default=str) if not isinstance(value, str) else value
     return text if len(text) <= 160 else text[:157] + "..."
+
+
+def _summary(value: dict) -> str:
+    """A task's summary: what it wrote first, then its other plain fields; one nested level
+    (a summary per table) as ``name(field=.., ...)``."""
+    keys = [k for k in SUMMARY_KEYS if k in value] + [k for k in value if k not in SUMMARY_KEYS]
+    parts = []
+    for key in keys:
+        if isinstance(value[key], (int, str)):
+            parts.append(f"{key}={value[key]}")
+        elif isinstance(value[key], dict):
+            inner = ", ".join(f"{k}={value[key][k]}" for k in SUMMARY_KEYS if k in value[key])
+            parts.append(f"{key}({inner})")
+    return ", ".join(parts)
 
 
 def demo() -> int:
