@@ -31,6 +31,8 @@ SUMMARY_KEYS = (
     "built",
     "rejected",
     "loaded",
+    "ids_synced",
+    "ids_without_oracle_rows",
 )
 
 

@@ -21,6 +21,7 @@ DATABASES = {
     "airflow": "etl_airflow",
     "warehouse": "etl_warehouse",
     "oracle_standin": "etl_oracle_standin",
+    "moped": "etl_moped",
 }
 PG_SUPERUSER = "postgres"
 SFTP_USER = "dps"
@@ -154,6 +155,41 @@ class SmtpService(ProcessService):
 
     def ready(self, record: dict[str, Any]) -> bool:
         return net.banner(record["port"]).startswith(b"220")
+
+
+class HasuraService(ProcessService):
+    """The Hasura stand-in over the Moped database; started after Postgres, whose record it reads."""
+
+    def prepare(self) -> None:
+        secret = hasura_secret_file()
+        if not secret.exists():
+            import secrets
+
+            secret.parent.mkdir(parents=True, exist_ok=True)
+            secret.write_text(secrets.token_urlsafe(24))
+            secret.chmod(0o600)
+
+    def command(self, port: int) -> list[str]:
+        from devstack.stack import load_state
+
+        postgres = load_state()["services"]["postgres"]
+        return python_cmd(
+            "-m",
+            "devstack.hasura",
+            "--port",
+            str(port),
+            "--dsn",
+            server_url(postgres, DATABASES["moped"]),
+            "--admin-secret-file",
+            str(hasura_secret_file()),
+        )
+
+    def ready(self, record: dict[str, Any]) -> bool:
+        return net.http_status(f"http://{net.HOST}:{record['port']}/healthz") == 200
+
+
+def hasura_secret_file() -> Path:
+    return paths.state_dir() / "hasura" / "admin_secret"
 
 
 class PostgresService(Service):
@@ -314,4 +350,5 @@ SERVICES: list[Service] = [
     SftpService("sftp"),
     EnergyTransferService("energy_transfer"),
     SmtpService("smtp"),
+    HasuraService("hasura"),
 ]

@@ -12,7 +12,15 @@ from pathlib import Path
 from typing import Any
 
 from devstack import net, paths
-from devstack.services import DATABASES, SERVICES, SFTP_USER, StartError, server_url, sftp_host_key
+from devstack.services import (
+    DATABASES,
+    SERVICES,
+    SFTP_USER,
+    StartError,
+    hasura_secret_file,
+    server_url,
+    sftp_host_key,
+)
 
 AIRFLOW_TIMEZONE = "America/Chicago"
 ALERT_EMAIL = "data-engineering-alerts@example.org"
@@ -197,6 +205,14 @@ def connections(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
             },
         },
         "network_share": {"conn_type": "fs", "extra": {"path": str(paths.share_dir())}},
+        # Endpoint in host/schema, admin secret in the password (sent as a header, never as auth).
+        "moped_hasura": {
+            "conn_type": "http",
+            "host": net.HOST,
+            "port": services["hasura"]["port"],
+            "schema": "http",
+            "password": hasura_secret_file().read_text().strip(),
+        },
     }
 
 

@@ -244,8 +244,9 @@ def test_a_5xx_is_retried_with_backoff_and_a_4xx_fails_at_once_with_the_url(devs
     from airflow.sdk.exceptions import AirflowFailException
 
     from devstack import paths
+    from etl_bundle.common.http_retries import TransientHttpError
     from etl_bundle.tec.config import load_config
-    from etl_bundle.tec.fetch import TransientHttpError, download
+    from etl_bundle.tec.fetch import download
 
     day = fresh_day(date(2025, 6, 8))
     config = load_config()

@@ -70,6 +70,8 @@ def fake_state(tmp_path, monkeypatch):
     keys = tmp_path / "sftp"
     keys.mkdir()
     (keys / "host_key.pub").write_text("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample comment\n")
+    (tmp_path / "hasura").mkdir()
+    (tmp_path / "hasura" / "admin_secret").write_text("not-a-real-admin-secret\n")
     record = {"pid": 1, "log": "x", "managed": True}
     return {
         "services": {
@@ -78,6 +80,7 @@ def fake_state(tmp_path, monkeypatch):
             "sftp": {**record, "port": 6002},
             "energy_transfer": {**record, "port": 6003},
             "smtp": {**record, "port": 6004},
+            "hasura": {**record, "port": 6005},
         },
         "airflow_ports": {"api": 6100, "worker_log": 6101, "trigger_log": 6102},
         "secrets": {"jwt": "not-a-real-secret"},
@@ -100,6 +103,9 @@ def test_env_connections_keep_host_key_checking_and_plain_smtp(fake_state):
     assert smtp["extra"]["disable_ssl"] is True and smtp["extra"]["disable_tls"] is True
     aws = json.loads(env["AIRFLOW_CONN_INVOICE_AWS"])
     assert aws["extra"]["endpoint_url"] == "http://127.0.0.1:6001"
+    hasura = json.loads(env["AIRFLOW_CONN_MOPED_HASURA"])
+    # The admin secret travels as a header built from the password; a login would add basic auth.
+    assert hasura["password"] == "not-a-real-admin-secret" and "login" not in hasura
 
 
 def test_env_sets_local_airflow(fake_state):

@@ -22,6 +22,7 @@ BUNDLE_CONNECTIONS: dict[str, str] = {
     "energy_transfer": "Energy Transfer informational postings (HTTP)",
     "smtp_default": "SMTP relay for alerts and stakeholder emails",
     "network_share": "Network share for delivered files (filesystem path)",
+    "moped_hasura": "Moped's Hasura GraphQL endpoint (admin secret in the password)",
 }
 
 HTTP_TIMEOUT_SECONDS = 15

@@ -8,13 +8,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from etl_bundle.common.http_retries import raise_for_transient, with_http_retries
 from etl_bundle.tec.transforms import filename_from_disposition, request_params, request_path
 
 log = logging.getLogger(__name__)
-
-
-class TransientHttpError(RuntimeError):
-    """A 5xx answer: worth another try."""
 
 
 @dataclass(frozen=True)
@@ -35,8 +32,6 @@ def download(
 ) -> Download:
     """GET one cycle's file. 5xx and timeouts are retried with exponential backoff;
     a 4xx fails at once with the URL (which carries no secret) in the message."""
-    import requests
-    import tenacity
     from airflow.providers.http.hooks.http import HttpHook
     from airflow.sdk.exceptions import AirflowFailException
 
@@ -44,23 +39,13 @@ def download(
     path = request_path(endpoint)
     params = request_params(endpoint, gas_day, cycle_code)
 
-    @tenacity.retry(
-        retry=tenacity.retry_if_exception_type((TransientHttpError, requests.ConnectionError, requests.Timeout)),
-        stop=tenacity.stop_after_attempt(int(request.get("retry_attempts", 3))),
-        wait=tenacity.wait_exponential(multiplier=1, max=30),
-        before_sleep=lambda state: log.warning(
-            "Energy Transfer request failed (%s); retrying", state.outcome.exception()
-        ),
-        reraise=True,
-    )
     def attempt() -> Download:
         response = hook.run(
             path,
             data=params,
             extra_options={"timeout": request.get("timeout_seconds", 30), "check_response": False},
         )
-        if response.status_code >= 500:
-            raise TransientHttpError(f"Energy Transfer answered HTTP {response.status_code} for {response.url}")
+        raise_for_transient(response, "Energy Transfer")
         if response.status_code >= 400:
             raise AirflowFailException(f"Energy Transfer answered HTTP {response.status_code} for {response.url}")
         return Download(
@@ -71,7 +56,7 @@ def download(
             downloaded_at=time.time(),
         )
 
-    return attempt()
+    return with_http_retries(attempt, what="Energy Transfer", attempts=int(request.get("retry_attempts", 3)))
 
 
 def fetch_cycle(http_conn_id: str, target: dict[str, Any], config: dict[str, Any]):

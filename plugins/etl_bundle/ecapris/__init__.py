@@ -1,0 +1,1 @@
+"""eCapris subproject statuses from the Oracle warehouse to Moped through Hasura."""
