@@ -64,3 +64,14 @@ def task_states(run) -> dict[str, list[str]]:
     for ti in sorted(run.get_task_instances(), key=lambda ti: (ti.task_id, ti.map_index)):
         states.setdefault(ti.task_id, []).append(ti.state)
     return states
+
+
+def xcom_value(run, dag_id: str, task_id: str):
+    """The return value a task of ``run`` pushed (unmapped tasks)."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        query = XComModel.get_many(run_id=run.run_id, key="return_value", task_ids=task_id, dag_ids=dag_id)
+        row = session.scalars(query).one()
+        return XComModel.deserialize_value(row)
