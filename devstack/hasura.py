@@ -12,7 +12,10 @@ sync uses, validated against a schema in Hasura's naming:
 - the ``X-Hasura-Admin-Secret`` header, and errors in Hasura's shape
   (``{"errors": [{"message", "extensions": {"path", "code"}}]}``, HTTP 200).
 
-Each request is one transaction, as in Hasura. Not product code.
+Each request is one transaction, as in Hasura. For retry tests, a file
+``unavailable`` beside the admin secret holding a number N makes the next N
+GraphQL requests answer HTTP 503, as a restarting Hasura behind a load balancer
+does. Not product code.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import argparse
 import hmac
 import json
+import threading
 from datetime import date, datetime
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -314,6 +318,22 @@ class Handler(BaseHTTPRequestHandler):
     schema = None
     dsn: str = ""
     admin_secret: str = ""
+    unavailable_file: Path | None = None
+    unavailable_lock = threading.Lock()
+
+    def _take_unavailable(self) -> bool:
+        """True (and one fewer left) while the ``unavailable`` file counts down."""
+        if self.unavailable_file is None:
+            return False
+        with self.unavailable_lock:
+            try:
+                left = int(self.unavailable_file.read_text().strip() or 0)
+            except (FileNotFoundError, ValueError):
+                return False
+            if left <= 0:
+                return False
+            self.unavailable_file.write_text(str(left - 1))
+            return True
 
     def _answer(self, status: int, payload: Any, content_type: str = "application/json") -> None:
         body = payload if isinstance(payload, bytes) else json.dumps(payload, default=_json_default).encode()
@@ -332,6 +352,9 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
         if self.path != GRAPHQL_PATH:
             self._answer(404, hasura_error("resource does not exist", "not-found"))
+            return
+        if self._take_unavailable():
+            self._answer(503, b"Service Unavailable", "text/plain")
             return
         given = self.headers.get("X-Hasura-Admin-Secret") or ""
         if not hmac.compare_digest(given.encode(), self.admin_secret.encode()):
@@ -372,6 +395,7 @@ def main() -> None:
     Handler.schema = build_schema()
     Handler.dsn = args.dsn
     Handler.admin_secret = args.admin_secret_file.read_text().strip()
+    Handler.unavailable_file = args.admin_secret_file.with_name("unavailable")
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     print(f"hasura stand-in on 127.0.0.1:{args.port}{GRAPHQL_PATH}", flush=True)
     server.serve_forever()

@@ -239,3 +239,23 @@ def test_a_mutation_hasura_rejects_fails_with_its_message_and_inserts_nothing(ec
     with pytest.raises(HasuraError, match="reviewed_by_name"):
         MopedClient("moped_hasura").upsert_statuses([good, missing_reviewer])
     assert moped_statuses(moped) == {}  # one request, one transaction: the good row is not kept either
+
+
+def test_hasura_unavailable_is_retried_with_backoff_then_fails_as_transient(devstack_state):
+    from devstack.services import hasura_secret_file
+    from etl_bundle.common.http_retries import TransientHttpError
+    from etl_bundle.ecapris.moped import MopedClient
+
+    unavailable = hasura_secret_file().with_name("unavailable")
+    client = MopedClient("moped_hasura", attempts=3)
+    try:
+        unavailable.write_text("2")
+        assert client.subproject_ids(respect_sync_flag=True)  # answered on the third try
+        assert unavailable.read_text() == "0"
+
+        unavailable.write_text("5")
+        with pytest.raises(TransientHttpError, match="HTTP 503"):
+            client.subproject_ids(respect_sync_flag=True)
+        assert unavailable.read_text() == "2"  # three tries, no more
+    finally:
+        unavailable.unlink(missing_ok=True)
