@@ -50,21 +50,23 @@ def test_second_devstack_on_a_given_server_up_up_down(devstack_state, tmp_path):
     """A separate devstack home using the running Postgres by URL: up twice, then down stops only its own."""
     url = services.server_url(devstack_state["services"]["postgres"], "postgres")
     first = _devstack("up", home=tmp_path, DEVSTACK_POSTGRES_URL=url)
-    assert first.returncode == 0, first.stdout + first.stderr
-    state = stack.json.loads((tmp_path / "state.json").read_text())
-    pids = {name: rec["pid"] for name, rec in state["services"].items() if rec["managed"]}
-    assert set(pids) == {"moto", "sftp", "energy_transfer", "smtp", "hasura"}
-    assert state["services"]["postgres"]["managed"] is False
-    own_ports = {rec["port"] for rec in state["services"].values() if rec["managed"]}
-    main_ports = {rec["port"] for rec in devstack_state["services"].values()}
-    assert not own_ports & main_ports, "a second devstack must not reuse the first one's ports"
+    try:
+        assert first.returncode == 0, first.stdout + first.stderr
+        state = stack.json.loads((tmp_path / "state.json").read_text())
+        pids = {name: rec["pid"] for name, rec in state["services"].items() if rec["managed"]}
+        assert set(pids) == {"moto", "sftp", "energy_transfer", "smtp", "hasura"}
+        assert state["services"]["postgres"]["managed"] is False
+        own_ports = {rec["port"] for rec in state["services"].values() if rec["managed"]}
+        main_ports = {rec["port"] for rec in devstack_state["services"].values()}
+        assert not own_ports & main_ports, "a second devstack must not reuse the first one's ports"
 
-    second = _devstack("up", home=tmp_path, DEVSTACK_POSTGRES_URL=url)
-    assert "already up" in second.stdout
-    state_again = stack.json.loads((tmp_path / "state.json").read_text())
-    assert {name: rec["pid"] for name, rec in state_again["services"].items() if rec["managed"]} == pids
-
-    down = _devstack("down", home=tmp_path, DEVSTACK_POSTGRES_URL=url)
+        second = _devstack("up", home=tmp_path, DEVSTACK_POSTGRES_URL=url)
+        assert "already up" in second.stdout
+        state_again = stack.json.loads((tmp_path / "state.json").read_text())
+        assert {name: rec["pid"] for name, rec in state_again["services"].items() if rec["managed"]} == pids
+    finally:
+        # A failed assertion above must not leave the second stand-ins running.
+        down = _devstack("down", home=tmp_path, DEVSTACK_POSTGRES_URL=url)
     assert down.returncode == 0, down.stderr
     assert not any(is_alive(pid) for pid in pids.values())
     # The server it was given is not its to stop; the main devstack is untouched.
