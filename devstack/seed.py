@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from devstack import ecapris_data, energy_transfer_data, invoice_data, paths
+from devstack import ecapris_data, energy_transfer_data, invoice_data, paths, reporting_data
 from devstack.services import SFTP_FOLDERS
 
 Seeder = Callable[[dict[str, Any], int], str]
@@ -22,7 +22,13 @@ def seed_folders(state: dict[str, Any], size: int) -> str:
     return f"sftp folders {', '.join(SFTP_FOLDERS)} and the share folder"
 
 
-SEEDERS: list[Seeder] = [seed_folders, energy_transfer_data.seed, invoice_data.seed, ecapris_data.seed]
+SEEDERS: list[Seeder] = [
+    seed_folders,
+    energy_transfer_data.seed,
+    invoice_data.seed,
+    ecapris_data.seed,
+    reporting_data.seed,
+]
 
 
 def seed(size: int = 1000) -> list[str]:

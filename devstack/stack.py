@@ -262,15 +262,17 @@ def devstack_env() -> dict[str, str]:
     return env
 
 
+# The pools the bundle's DAGs name (a task in a missing pool is never scheduled).
+AIRFLOW_POOLS = {"reporting_seeder": (8, "reporting_seeder: materialized views refreshed at once")}
+
+
 def migrate_airflow_db() -> None:
     paths.airflow_home().mkdir(parents=True, exist_ok=True)
     log = paths.log_dir() / "airflow-db-migrate.log"
+    airflow = str(Path(sys.executable).parent / "airflow")
+    commands = [[airflow, "db", "migrate"]]
+    commands += [[airflow, "pools", "set", name, str(slots), text] for name, (slots, text) in AIRFLOW_POOLS.items()]
     with open(log, "wb") as out:
-        subprocess.run(
-            [str(Path(sys.executable).parent / "airflow"), "db", "migrate"],
-            env=devstack_env(),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            check=True,
-        )
-    print(f"devstack: airflow metadata database migrated (log: {log})")
+        for command in commands:
+            subprocess.run(command, env=devstack_env(), stdout=out, stderr=subprocess.STDOUT, check=True)
+    print(f"devstack: airflow metadata database migrated, pools set (log: {log})")

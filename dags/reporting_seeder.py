@@ -1,0 +1,102 @@
+"""
+### reporting_seeder
+
+Refreshes the reporting materialized views named in the manifest tables
+(`reporting.seeder_custom_report_manifest`, `reporting.seeder_canned_report` +
+`reporting.seeder_canned_report_manifest`), **daily at 02:00 Central** and whenever
+the invoice pipeline has refreshed its views (the Assets it emits).
+
+**Per view** (one mapped task each, each view once per run, at most as many at once
+as the `reporting_seeder` pool has slots): create it if missing; rebuild it beside
+the old one and swap them in one transaction when its manifest query changed since
+the last build (hash kept in `reporting.seeder_job_status`); else
+`REFRESH ... CONCURRENTLY` when a unique index allows it, else a plain refresh;
+then `ANALYZE`. Every attempt is a row in `reporting.seeder_run_history`.
+
+**Circuit breaker** shared by all tasks and runs (`reporting.seeder_circuit_breaker`):
+after `max_failures` consecutive view failures, views are skipped (and recorded)
+until `reset_seconds` have passed. The run fails, naming the views, when any view
+failed or was skipped.
+
+**Params** reproduce the original's jobs: `scope` all / agency (`agency_slug`, with
+the shared entries) / table (`table_name`), and `report_type` all / custom / canned.
+Nothing to backfill: each run refreshes the views as their sources stand.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import DAG, Asset, AssetAll, AssetOrTimeSchedule, CronTriggerTimetable, Param, task
+
+from etl_bundle.common.dag_defaults import TIMEZONE, default_args
+from etl_bundle.reporting.manifest import AGENCY_SLUG_PATTERN, REPORT_TYPES, SCOPES, TABLE_NAME_PATTERN
+
+WAREHOUSE_CONN_ID = "warehouse_postgres"
+POOL = "reporting_seeder"
+INVOICE_VIEW_ASSETS = AssetAll(
+    Asset(name="warehouse.curated.demands_archived"),
+    Asset(name="warehouse.curated.demands_uploaded"),
+    Asset(name="warehouse.analytics.demands_summary"),
+)
+
+with DAG(
+    dag_id="reporting_seeder",
+    schedule=AssetOrTimeSchedule(
+        timetable=CronTriggerTimetable("0 2 * * *", timezone=TIMEZONE), assets=INVOICE_VIEW_ASSETS
+    ),
+    start_date=pendulum.datetime(2026, 1, 1, tz=TIMEZONE),
+    catchup=False,
+    max_active_runs=1,
+    dagrun_timeout=pendulum.duration(hours=3),
+    default_args=default_args(retries=1, retry_delay=pendulum.duration(minutes=1)),
+    params={
+        "scope": Param("all", enum=list(SCOPES), description="all views, one agency's, or one table"),
+        "agency_slug": Param(
+            None, type=["null", "string"], pattern=AGENCY_SLUG_PATTERN, description="for scope agency"
+        ),
+        "table_name": Param(
+            None, type=["null", "string"], pattern=TABLE_NAME_PATTERN, description="schema.table, for scope table"
+        ),
+        "report_type": Param("all", enum=list(REPORT_TYPES)),
+        "max_failures": Param(
+            None, type=["null", "integer"], minimum=1, description="breaker limit; else Variable SEEDER_MAX_FAILURES, 5"
+        ),
+        "reset_seconds": Param(
+            None, type=["null", "integer"], minimum=0, description="breaker cool-down; else SEEDER_RESET_SECONDS, 300"
+        ),
+    },
+    tags=["reporting", "postgres"],
+    doc_md=__doc__,
+):
+
+    @task
+    def ensure_schema():
+        from etl_bundle.reporting.tasks import ensure_schema
+
+        ensure_schema(WAREHOUSE_CONN_ID)
+
+    @task
+    def plan_views(**context) -> list[dict]:
+        from etl_bundle.reporting.tasks import plan
+
+        return plan(WAREHOUSE_CONN_ID, context["params"])
+
+    @task(pool=POOL, map_index_template="{{ view_table_name }}")
+    def refresh_view(view: dict) -> dict:
+        from airflow.sdk import get_current_context
+
+        from etl_bundle.reporting.tasks import refresh_one
+
+        context = get_current_context()
+        context["view_table_name"] = view["table_name"]  # names the mapped instance in the UI
+        return refresh_one(WAREHOUSE_CONN_ID, view, context["run_id"])
+
+    @task(trigger_rule="all_done")
+    def check_outcome(planned: list[dict], **context) -> dict:
+        from etl_bundle.reporting.tasks import check_outcome
+
+        return check_outcome(WAREHOUSE_CONN_ID, planned, context["run_id"])
+
+    planned = plan_views()
+    ensure_schema() >> planned
+    refresh_view.expand(view=planned) >> check_outcome(planned)

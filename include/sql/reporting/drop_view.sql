@@ -1,0 +1,1 @@
+DROP MATERIALIZED VIEW {% if if_exists %}IF EXISTS {% endif %}{{ schema | ident }}.{{ name | ident }}

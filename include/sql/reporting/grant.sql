@@ -1,0 +1,1 @@
+GRANT {{ privilege }} ON {{ schema | ident }}.{{ name | ident }} TO {% if grantee == "PUBLIC" %}PUBLIC{% else %}{{ grantee | ident }}{% endif %}

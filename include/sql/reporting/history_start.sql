@@ -1,0 +1,7 @@
+INSERT INTO reporting.seeder_run_history
+    (run_id, manifest_id, table_name, report_name, agency_id, agency_slug, report_type, status, consecutive_failures)
+VALUES
+    (%(run_id)s, %(manifest_id)s, %(table_name)s, %(report_name)s, %(agency_id)s, %(agency_slug)s, %(report_type)s,
+     'running',
+     COALESCE((SELECT consecutive_failures FROM reporting.seeder_job_status WHERE table_name = %(table_name)s), 0))
+RETURNING id

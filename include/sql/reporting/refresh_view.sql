@@ -1,0 +1,1 @@
+REFRESH MATERIALIZED VIEW {% if concurrently %}CONCURRENTLY {% endif %}{{ schema | ident }}.{{ name | ident }}

@@ -1,0 +1,1 @@
+ALTER INDEX {{ schema | ident }}.{{ name | ident }} RENAME TO {{ new_name | ident }}

@@ -1,0 +1,1 @@
+ALTER MATERIALIZED VIEW {{ schema | ident }}.{{ name | ident }} RENAME TO {{ new_name | ident }}

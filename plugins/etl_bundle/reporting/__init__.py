@@ -1,0 +1,1 @@
+"""reporting_seeder: manifest-driven materialized-view refresh per agency."""

@@ -1,0 +1,131 @@
+"""reporting_seeder's own tables: manifest reads, run history, job status, the shared breaker.
+
+History and job status are written on an autocommit connection, so a view's
+``running`` row is visible at once and its ``error`` row survives the rollback of
+the view's own transaction. The breaker's row is read and written under a row lock,
+with the database's clock.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from etl_bundle.common.circuit_breaker import BreakerState, CircuitBreaker
+from etl_bundle.common.sql import render_sql
+from etl_bundle.reporting.manifest import ManifestEntry
+
+BREAKER_NAME = "reporting_seeder"
+
+
+def _sql(template: str) -> str:
+    return render_sql(f"reporting/{template}.sql", dialect="postgres")
+
+
+def ensure_schema(conn) -> None:
+    with conn.cursor() as cursor:
+        cursor.execute(_sql("schema"))
+    conn.commit()
+
+
+def manifest_entries(cursor) -> list[ManifestEntry]:
+    return [ManifestEntry(*row) for row in cursor.execute(_sql("manifest")).fetchall()]
+
+
+def stored_hash(cursor, table_name: str) -> str | None:
+    row = cursor.execute(_sql("job_status_hash"), {"table_name": table_name}).fetchone()
+    return row[0] if row else None
+
+
+def _identity(view: dict[str, Any], run_id: str) -> dict[str, Any]:
+    keys = ("manifest_id", "table_name", "report_name", "agency_id", "agency_slug", "report_type")
+    return {"run_id": run_id, **{key: view[key] for key in keys}}
+
+
+def record_start(cursor, view: dict[str, Any], run_id: str) -> int:
+    (history_id,) = cursor.execute(_sql("history_start"), _identity(view, run_id)).fetchone()
+    return history_id
+
+
+def record_finish(
+    cursor,
+    view: dict[str, Any],
+    run_id: str,
+    history_id: int,
+    *,
+    status: str,
+    action: str | None,
+    rows: int = 0,
+    size: int = 0,
+    errors: str | None = None,
+    built_hash: str | None = None,
+) -> int:
+    """Close the history row and update job status; the view's consecutive failures after it."""
+    failures, duration, started = cursor.execute(
+        _sql("history_finish"),
+        {
+            "history_id": history_id,
+            "status": status,
+            "action": action,
+            "records": rows,
+            "bytes": size,
+            "errors": errors,
+        },
+    ).fetchone()
+    cursor.execute(
+        _sql("job_status_upsert"),
+        {
+            **_identity(view, run_id),
+            "status": status,
+            "duration_seconds": duration,
+            "start_time": started,
+            "consecutive_failures": failures,
+            "errors": errors,
+            "query_hash": built_hash,
+        },
+    )
+    return failures
+
+
+def record_skipped(cursor, view: dict[str, Any], run_id: str, reason: str) -> None:
+    cursor.execute(_sql("history_skipped"), {**_identity(view, run_id), "errors": reason})
+
+
+def run_outcome(cursor, run_id: str) -> dict[str, dict[str, Any]]:
+    rows = cursor.execute(_sql("run_outcome"), {"run_id": run_id}).fetchall()
+    return {
+        table: {"status": status, "action": action, "errors": errors, "rows": records}
+        for table, status, action, errors, records in rows
+    }
+
+
+def breaker_check(conn, breaker: CircuitBreaker) -> tuple[bool, str]:
+    """Whether the breaker lets a view run now, and its state in words."""
+    state, now = _lock_breaker(conn)
+    conn.commit()
+    return breaker.allows(state, now), breaker.describe(state, now)
+
+
+def breaker_record(conn, breaker: CircuitBreaker, *, run_id: str, table_name: str, failed: bool) -> BreakerState:
+    """Count a success or this run's first failure of the view; the breaker's new state."""
+    state, now = _lock_breaker(conn)
+    with conn.cursor() as cursor:
+        if failed:
+            first = cursor.execute(
+                _sql("breaker_count_failure"), {"run_id": run_id, "table_name": table_name}
+            ).fetchone()
+            new_state = breaker.after_failure(state, now) if first else state
+        else:
+            new_state = breaker.after_success(state)
+        cursor.execute(
+            _sql("breaker_save"),
+            {"name": BREAKER_NAME, "failures": new_state.failures, "opened_at": new_state.opened_at},
+        )
+    conn.commit()
+    return new_state
+
+
+def _lock_breaker(conn):
+    with conn.cursor() as cursor:
+        cursor.execute(_sql("breaker_ensure"), {"name": BREAKER_NAME})
+        failures, opened_at, now = cursor.execute(_sql("breaker_lock"), {"name": BREAKER_NAME}).fetchone()
+    return BreakerState(failures=failures, opened_at=opened_at), now
