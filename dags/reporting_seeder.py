@@ -91,7 +91,9 @@ with DAG(
         context["view_table_name"] = view["table_name"]  # names the mapped instance in the UI
         return refresh_one(WAREHOUSE_CONN_ID, view, context["run_id"])
 
-    @task(trigger_rule="all_done")
+    # Runs after every view was attempted, whatever their outcome; a skipped view must
+    # not skip it (so not all_done_min_one_success). When planning failed it fails too.
+    @task(trigger_rule="all_done", retries=0)
     def check_outcome(planned: list[dict], **context) -> dict:
         from etl_bundle.reporting.tasks import check_outcome
 

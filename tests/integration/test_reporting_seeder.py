@@ -1,0 +1,249 @@
+"""reporting_seeder end to end on the devstack's Postgres."""
+
+from __future__ import annotations
+
+import threading
+
+import psycopg
+import pytest
+
+from devstack import reporting_data
+from tests.integration.conftest import run_dag, task_states
+
+pytestmark = pytest.mark.integration
+
+DAG_ID = "reporting_seeder"
+INDEXED = f"reporting.{reporting_data.INDEXED_VIEW}"
+ENABLED_VIEWS = {
+    **{table: query for mid, table, _, query in reporting_data.CANNED_REPORTS if mid != 103},
+    **{m[1]: m[5] for m in reporting_data.CUSTOM_MANIFESTS if m[-1]},
+}
+GOTHAM_VIEWS = {
+    "reporting.canned_incidents_by_day",
+    "reporting.canned_categories",
+    "reporting.canned_agency_overview",
+    "reporting.custom_gotham_daily",
+    "reporting.custom_all_agencies",
+}
+
+
+@pytest.fixture
+def seeder_dag(bundle_dags, devstack_state):
+    reporting_data.seed(devstack_state, 200)
+    return bundle_dags[DAG_ID]
+
+
+def history(warehouse, run_id: str) -> dict[str, tuple]:
+    rows = warehouse.execute(
+        "SELECT table_name, status, action, agency_slug, errors FROM reporting.seeder_run_history"
+        " WHERE run_id = %s ORDER BY id",
+        (run_id,),
+    ).fetchall()
+    return {table: rest for table, *rest in rows}
+
+
+def view_oids(warehouse) -> dict[str, int]:
+    rows = warehouse.execute(
+        "SELECT schemaname || '.' || matviewname, (quote_ident(schemaname) || '.' || quote_ident(matviewname))"
+        "::regclass::oid::bigint FROM pg_matviews WHERE schemaname = 'reporting'"
+    ).fetchall()
+    return dict(rows)
+
+
+def count_of(warehouse, relation_sql: str) -> int:
+    return warehouse.execute(f"SELECT count(*) FROM {relation_sql}").fetchone()[0]  # noqa: S608 - test's own constants
+
+
+def index_and_grant_kept(warehouse) -> bool:
+    index = warehouse.execute(
+        "SELECT indexdef FROM pg_indexes WHERE schemaname = 'reporting' AND tablename = %s",
+        (reporting_data.INDEXED_VIEW,),
+    ).fetchall()
+    granted = warehouse.execute(
+        "SELECT has_table_privilege(%s, %s, 'SELECT')", (reporting_data.READER_ROLE, INDEXED)
+    ).fetchone()[0]
+    return len(index) == 1 and "UNIQUE" in index[0][0] and "canned_incidents_by_day_key" in index[0][0] and granted
+
+
+def test_all_scope_builds_every_enabled_view_then_an_unchanged_run_only_refreshes(seeder_dag, warehouse):
+    run = run_dag(seeder_dag)
+    assert run.state == "success", task_states(run)
+
+    oids = view_oids(warehouse)
+    assert set(oids) == set(ENABLED_VIEWS)  # the disabled entries' views are not built
+    for table, query in ENABLED_VIEWS.items():
+        assert count_of(warehouse, table) == count_of(warehouse, f"({query}) AS q") > 0, table
+
+    recorded = history(warehouse, run.run_id)
+    assert set(recorded) == set(ENABLED_VIEWS)
+    assert {status for status, *_ in recorded.values()} == {"success"}
+    assert recorded[INDEXED][1] == "rebuilt"  # built by hand before: no hash, so rebuilt once
+    assert {recorded[t][1] for t in recorded if t != INDEXED} == {"created"}
+    # Named by two agencies' manifests, or shared: recorded under '(shared)'.
+    assert recorded["reporting.canned_incidents_by_day"][2] == "(shared)"
+    assert recorded["reporting.custom_all_agencies"][2] == "(shared)"
+    assert recorded["reporting.custom_gotham_daily"][2] == "gotham"
+    assert index_and_grant_kept(warehouse)
+    statuses = warehouse.execute(
+        "SELECT count(*), count(query_hash), sum(consecutive_failures) FROM reporting.seeder_job_status"
+        " WHERE status = 'success' AND last_run_id = %s",
+        (run.run_id,),
+    ).fetchone()
+    assert statuses == (len(ENABLED_VIEWS), len(ENABLED_VIEWS), 0)
+
+    again = run_dag(seeder_dag)
+    assert again.state == "success"
+    actions = {table: row[1] for table, row in history(warehouse, again.run_id).items()}
+    assert actions.pop(INDEXED) == "refreshed_concurrently"
+    assert set(actions.values()) == {"refreshed"}
+    assert view_oids(warehouse) == oids  # nothing rebuilt
+
+
+def test_agency_table_and_report_type_scopes(seeder_dag, warehouse):
+    gotham = run_dag(seeder_dag, scope="agency", agency_slug="gotham")
+    assert gotham.state == "success"
+    assert set(history(warehouse, gotham.run_id)) == GOTHAM_VIEWS
+
+    custom = run_dag(seeder_dag, scope="agency", agency_slug="gotham", report_type="custom")
+    assert set(history(warehouse, custom.run_id)) == {"reporting.custom_gotham_daily", "reporting.custom_all_agencies"}
+
+    one = run_dag(seeder_dag, scope="table", table_name="reporting.canned_monthly_totals")
+    assert one.state == "success"
+    assert set(history(warehouse, one.run_id)) == {"reporting.canned_monthly_totals"}
+
+
+def test_unknown_slug_fails_fast_and_sql_in_a_table_name_is_refused(seeder_dag, warehouse, capfd, caplog):
+    run = run_dag(seeder_dag, scope="agency", agency_slug="atlantis")
+    assert run.state == "failed"
+    assert task_states(run)["plan_views"] == ["failed"]
+    assert "agency slug 'atlantis' is not in the manifest" in "".join(capfd.readouterr()) + caplog.text
+    assert history(warehouse, run.run_id) == {}
+
+    run = run_dag(seeder_dag, scope="table", table_name="reporting.not_there")
+    assert run.state == "failed"
+    assert "table 'reporting.not_there' is not in the manifest" in "".join(capfd.readouterr()) + caplog.text
+
+    with pytest.raises(Exception, match="does not match") as refused:
+        run_dag(seeder_dag, scope="table", table_name="x; drop table reporting.seeder_run_history")
+    assert "table_name" in str(refused.value)
+    assert warehouse.execute("SELECT to_regclass('reporting.seeder_run_history')").fetchone()[0] is not None
+
+
+def test_a_changed_query_rebuilds_only_its_view_and_readers_never_miss_it(seeder_dag, warehouse, devstack_state):
+    from devstack.services import DATABASES, server_url
+
+    assert run_dag(seeder_dag).state == "success"
+    before = view_oids(warehouse)
+    warehouse.execute(
+        "UPDATE reporting.seeder_canned_report SET query = query || ' HAVING count(*) > 28' WHERE table_name = %s",
+        (INDEXED,),
+    )
+
+    errors: list[str] = []
+    reads = 0
+    stop = threading.Event()
+
+    def read_continuously():
+        nonlocal reads
+        url = server_url(devstack_state["services"]["postgres"], DATABASES["warehouse"])
+        with psycopg.connect(url, autocommit=True) as reader:
+            while not stop.is_set():
+                try:
+                    reader.execute(f"SELECT count(*) FROM {INDEXED}").fetchone()  # noqa: S608 - a constant
+                    reads += 1
+                except psycopg.Error as err:
+                    errors.append(str(err))
+
+    reader = threading.Thread(target=read_continuously)
+    reader.start()
+    try:
+        run = run_dag(seeder_dag)
+    finally:
+        stop.set()
+        reader.join()
+    assert run.state == "success"
+    assert reads > 0 and errors == []
+
+    after = view_oids(warehouse)
+    actions = {table: row[1] for table, row in history(warehouse, run.run_id).items()}
+    assert actions.pop(INDEXED) == "rebuilt" and after[INDEXED] != before[INDEXED]
+    assert set(actions.values()) == {"refreshed"}
+    assert {t: o for t, o in after.items() if t != INDEXED} == {t: o for t, o in before.items() if t != INDEXED}
+    new_query = warehouse.execute(
+        "SELECT query FROM reporting.seeder_canned_report WHERE table_name = %s", (INDEXED,)
+    ).fetchone()[0]
+    old_query = dict(ENABLED_VIEWS)[INDEXED]
+    assert count_of(warehouse, INDEXED) == count_of(warehouse, f"({new_query}) AS q")
+    assert count_of(warehouse, INDEXED) != count_of(warehouse, f"({old_query}) AS q")
+    assert index_and_grant_kept(warehouse)
+
+
+def add_broken_agency(warehouse, views: int) -> list[str]:
+    warehouse.execute(
+        "INSERT INTO public.agency (id, name, subdomain) VALUES (9, 'Broken PD', 'broken') ON CONFLICT DO NOTHING"
+    )
+    tables = [f"reporting.broken_{n}" for n in range(views)]
+    for n, table in enumerate(tables):
+        warehouse.execute(
+            "INSERT INTO reporting.seeder_custom_report_manifest (id, table_name, report_name, agency_id, agency_slug,"
+            " query) VALUES (%s, %s, 'Broken', 9, 'broken', 'SELECT * FROM reporting_src.no_such_table')",
+            (900 + n, table),
+        )
+    return tables
+
+
+def test_broken_queries_open_the_breaker_which_skips_and_records_then_half_opens(seeder_dag, warehouse):
+    broken = add_broken_agency(warehouse, 4)
+    # Only the broken agency's views, so the breaker's count is not reset by a success in between.
+    warehouse.execute("UPDATE reporting.seeder_custom_report_manifest SET enabled = false WHERE agency_slug IS NULL")
+    warehouse.execute("UPDATE reporting.seeder_canned_report_manifest SET enabled = false WHERE agency_slug IS NULL")
+
+    run = run_dag(seeder_dag, scope="agency", agency_slug="broken", max_failures=2)
+    assert run.state == "failed"
+    recorded = history(warehouse, run.run_id)
+    assert set(recorded) == set(broken)
+    errored = [t for t, row in recorded.items() if row[0] == "error"]
+    skipped = [t for t, row in recorded.items() if row[0] == "skipped"]
+    assert len(errored) == 2 and len(skipped) == 2
+    assert all('relation "reporting_src.no_such_table" does not exist' in recorded[t][3] for t in errored)
+    assert all("circuit breaker open" in recorded[t][3] for t in skipped)
+    states = task_states(run)
+    assert sorted(states["refresh_view"]) == ["failed", "failed", "skipped", "skipped"]
+    assert states["check_outcome"] == ["failed"]
+    failures, opened_at = warehouse.execute(
+        "SELECT failures, opened_at FROM reporting.seeder_circuit_breaker"
+    ).fetchone()
+    assert failures == 2 and opened_at is not None
+
+    # Still open in the next run: the healthy views are skipped, recorded, and the run fails.
+    warehouse.execute("UPDATE reporting.seeder_custom_report_manifest SET enabled = false WHERE agency_slug = 'broken'")
+    blocked = run_dag(seeder_dag, max_failures=2)
+    assert blocked.state == "failed"
+    assert {row[0] for row in history(warehouse, blocked.run_id).values()} == {"skipped"}
+
+    # After the cool-down it half-opens: the views run, and a success closes it.
+    warehouse.execute("UPDATE reporting.seeder_circuit_breaker SET opened_at = opened_at - interval '301 seconds'")
+    recovered = run_dag(seeder_dag, max_failures=2)
+    assert recovered.state == "success"
+    assert warehouse.execute("SELECT failures, opened_at FROM reporting.seeder_circuit_breaker").fetchone() == (
+        0,
+        None,
+    )
+
+
+def test_a_views_failure_counts_once_per_run_however_many_tries(seeder_dag, devstack_state):
+    from devstack.services import DATABASES, server_url
+    from etl_bundle.common.circuit_breaker import CircuitBreaker
+    from etl_bundle.reporting import store
+
+    breaker = CircuitBreaker(max_failures=3, reset_seconds=300)
+    url = server_url(devstack_state["services"]["postgres"], DATABASES["warehouse"])
+    with psycopg.connect(url) as conn:
+        for _ in range(3):  # three tries of one view in one run
+            state = store.breaker_record(conn, breaker, run_id="run-1", table_name="reporting.v", failed=True)
+        assert state.failures == 1 and state.opened_at is None
+        state = store.breaker_record(conn, breaker, run_id="run-2", table_name="reporting.v", failed=True)
+        state = store.breaker_record(conn, breaker, run_id="run-2", table_name="reporting.w", failed=True)
+        assert state.failures == 3 and state.opened_at is not None
+        allowed, described = store.breaker_check(conn, breaker)
+        assert not allowed and "3 consecutive failures" in described

@@ -1,0 +1,169 @@
+"""reporting_seeder's pure parts: manifest selection, query hashes, the breaker's rules, index texts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from etl_bundle.common.circuit_breaker import BreakerPhase, BreakerState, CircuitBreaker
+from etl_bundle.reporting.manifest import (
+    SHARED_AGENCY_ID,
+    SHARED_SLUG,
+    ManifestEntry,
+    SelectionError,
+    query_hash,
+    select_views,
+)
+from etl_bundle.reporting.views import index_tail, temp_name
+
+ENTRIES = [
+    ManifestEntry(200, "reporting.canned_a", "A", "canned", 1, "gotham", "SELECT 1 AS a"),
+    ManifestEntry(202, "reporting.canned_a", "A", "canned", 2, "metropolis", "SELECT 1 AS a"),
+    ManifestEntry(203, "reporting.canned_b", "B", "canned", 2, "metropolis", "SELECT 2 AS b"),
+    ManifestEntry(206, "reporting.canned_shared", "S", "canned", None, None, "SELECT 3 AS s"),
+    ManifestEntry(300, "reporting.custom_gotham", "G", "custom", 1, "gotham", "SELECT 4 AS g"),
+    ManifestEntry(302, "reporting.custom_shared", "CS", "custom", None, None, "SELECT 5 AS cs"),
+]
+
+
+def tables(views) -> list[str]:
+    return [v.table_name for v in views]
+
+
+def test_all_scope_names_each_view_once_in_table_order():
+    views = select_views(ENTRIES, scope="all")
+    assert tables(views) == [
+        "reporting.canned_a",
+        "reporting.canned_b",
+        "reporting.canned_shared",
+        "reporting.custom_gotham",
+        "reporting.custom_shared",
+    ]
+
+
+def test_agency_scope_takes_its_own_and_the_shared_entries():
+    assert tables(select_views(ENTRIES, scope="agency", agency_slug="gotham")) == [
+        "reporting.canned_a",
+        "reporting.canned_shared",
+        "reporting.custom_gotham",
+        "reporting.custom_shared",
+    ]
+    metropolis = select_views(ENTRIES, scope="agency", agency_slug="metropolis", report_type="canned")
+    assert tables(metropolis) == ["reporting.canned_a", "reporting.canned_b", "reporting.canned_shared"]
+
+
+@pytest.mark.parametrize(
+    ("report_type", "expected"),
+    [
+        ("custom", ["reporting.custom_gotham", "reporting.custom_shared"]),
+        ("canned", ["reporting.canned_a", "reporting.canned_b", "reporting.canned_shared"]),
+    ],
+)
+def test_report_type_filters(report_type, expected):
+    assert tables(select_views(ENTRIES, scope="all", report_type=report_type)) == expected
+
+
+def test_table_scope_selects_one_view():
+    (view,) = select_views(ENTRIES, scope="table", table_name="reporting.canned_b")
+    assert (view.schema, view.name, view.query, view.manifest_id) == ("reporting", "canned_b", "SELECT 2 AS b", 203)
+    assert (view.agency_slug, view.agency_id, view.report_type) == ("metropolis", 2, "canned")
+
+
+def test_shared_views_are_recorded_under_the_shared_slug():
+    views = {v.table_name: v for v in select_views(ENTRIES, scope="all")}
+    # Named by two agencies' manifests, or by a NULL-slug entry: no single agency owns it.
+    for table in ("reporting.canned_a", "reporting.canned_shared", "reporting.custom_shared"):
+        assert (views[table].agency_slug, views[table].agency_id) == (SHARED_SLUG, SHARED_AGENCY_ID)
+    assert (views["reporting.custom_gotham"].agency_slug, views["reporting.custom_gotham"].agency_id) == ("gotham", 1)
+    assert views["reporting.canned_a"].manifest_id == 200
+
+
+def test_a_custom_entry_wins_over_a_canned_report_of_the_same_name():
+    clash = [*ENTRIES, ManifestEntry(301, "reporting.canned_b", "Mine", "custom", 2, "metropolis", "SELECT 9 AS b")]
+    (view,) = select_views(clash, scope="table", table_name="reporting.canned_b")
+    assert (view.report_type, view.query, view.manifest_id) == ("custom", "SELECT 9 AS b", 301)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"scope": "agency", "agency_slug": "atlantis"}, "agency slug 'atlantis' is not in the manifest"),
+        ({"scope": "agency"}, "needs agency_slug"),
+        ({"scope": "table", "table_name": "reporting.nope"}, "table 'reporting.nope' is not in the manifest"),
+        ({"scope": "table", "table_name": "x; drop table reporting.agency"}, "not a schema-qualified table name"),
+        ({"scope": "table"}, "needs table_name"),
+        ({"scope": "everything"}, "scope must be one of"),
+        ({"scope": "all", "report_type": "adhoc"}, "report_type must be one of"),
+    ],
+)
+def test_unknown_or_unsafe_selections_fail_with_a_clear_message(kwargs, message):
+    with pytest.raises(SelectionError, match=message):
+        select_views(ENTRIES, **kwargs)
+
+
+def test_query_hash_changes_with_the_query_text_only():
+    base = query_hash("SELECT a FROM t WHERE b = 'x  y'")
+    assert query_hash("  SELECT a FROM t WHERE b = 'x  y'\n") == base
+    assert query_hash("SELECT a FROM t WHERE b = 'x y'") != base  # a literal changed
+    assert query_hash("SELECT a FROM t WHERE b = 'X  Y'") != base
+    assert len(base) == 64
+
+
+T0 = datetime(2026, 3, 8, 7, 0, tzinfo=UTC)
+
+
+def test_breaker_closed_open_half_open_closed():
+    breaker = CircuitBreaker(max_failures=3, reset_seconds=300)
+    state = BreakerState()
+    for n in range(2):
+        state = breaker.after_failure(state, T0 + timedelta(seconds=n))
+        assert breaker.phase(state, T0 + timedelta(seconds=n)) is BreakerPhase.CLOSED
+    state = breaker.after_failure(state, T0 + timedelta(seconds=2))
+    assert state == BreakerState(failures=3, opened_at=T0 + timedelta(seconds=2))
+    assert not breaker.allows(state, T0 + timedelta(seconds=301))
+    assert breaker.phase(state, T0 + timedelta(seconds=302)) is BreakerPhase.HALF_OPEN
+    assert breaker.allows(state, T0 + timedelta(seconds=302))
+    assert breaker.after_success(state) == BreakerState()
+
+
+def test_a_failure_while_half_open_opens_it_again_for_a_full_cool_down():
+    breaker = CircuitBreaker(max_failures=3, reset_seconds=60)
+    opened = BreakerState(failures=3, opened_at=T0)
+    later = T0 + timedelta(seconds=90)
+    reopened = breaker.after_failure(opened, later)
+    assert reopened.opened_at == later and not breaker.allows(reopened, later + timedelta(seconds=59))
+    assert breaker.allows(reopened, later + timedelta(seconds=60))
+
+
+def test_a_success_resets_the_count_before_it_opens():
+    breaker = CircuitBreaker(max_failures=2, reset_seconds=60)
+    state = breaker.after_failure(BreakerState(), T0)
+    state = breaker.after_success(state)
+    state = breaker.after_failure(state, T0)
+    assert breaker.phase(state, T0) is BreakerPhase.CLOSED and state.failures == 1
+    assert "open since" in breaker.describe(breaker.after_failure(state, T0), T0)
+
+
+def test_breaker_limits_are_checked():
+    with pytest.raises(ValueError, match="max_failures"):
+        CircuitBreaker(max_failures=0)
+
+
+def test_index_definitions_are_retargeted_from_postgres_text():
+    unique, tail = index_tail(
+        "CREATE UNIQUE INDEX canned_key ON reporting.canned_incidents_by_day USING btree (agency_id, day)"
+    )
+    assert unique and tail == "USING btree (agency_id, day)"
+    assert index_tail("CREATE INDEX i ON ONLY s.t USING hash (x) WHERE (x > 1)") == (
+        False,
+        "USING hash (x) WHERE (x > 1)",
+    )
+    with pytest.raises(ValueError, match="unexpected index definition"):
+        index_tail("DROP INDEX i")
+
+
+def test_temp_names_fit_postgres_limit():
+    assert temp_name("v") == "v__seeder_new"
+    long_name = "x" * 63
+    assert len(temp_name(long_name)) == 63 and temp_name(long_name).endswith("__seeder_new")
