@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from airflow.plugins_manager import AirflowPlugin
 
+from etl_bundle.common.fiscal_timetable import FiscalQuarterTimetable
+
 
 class EtlBundlePlugin(AirflowPlugin):
     name = "etl_bundle"
-    timetables: list = []
+    timetables = [FiscalQuarterTimetable]
