@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from devstack import ecapris_data, energy_transfer_data, invoice_data, paths, reporting_data
+from devstack import dfps_data, ecapris_data, energy_transfer_data, invoice_data, paths, reporting_data
 from devstack.services import SFTP_FOLDERS
 
 Seeder = Callable[[dict[str, Any], int], str]
@@ -28,6 +28,7 @@ SEEDERS: list[Seeder] = [
     invoice_data.seed,
     ecapris_data.seed,
     reporting_data.seed,
+    dfps_data.seed,
 ]
 
 

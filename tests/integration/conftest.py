@@ -75,3 +75,43 @@ def xcom_value(run, dag_id: str, task_id: str):
         query = XComModel.get_many(run_id=run.run_id, key="return_value", task_ids=task_id, dag_ids=dag_id)
         row = session.scalars(query).one()
         return XComModel.deserialize_value(row)
+
+
+@pytest.fixture(scope="session")
+def running_airflow(devstack_state):
+    """The devstack's own Airflow (scheduler, LocalExecutor), for backfills; stopped again if started here."""
+    from devstack import airflow_local, stack
+    from devstack.processes import is_alive
+
+    record = stack.load_state().get("airflow")
+    already_up = bool(record and is_alive(record["pid"]))
+    if not already_up:
+        airflow_local.up()
+    yield stack.devstack_env()
+    if not already_up:
+        airflow_local.down()
+
+
+def airflow_cli(env, *args: str) -> str:
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), "airflow"), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    return result.stdout
+
+
+def metadata(env):
+    import psycopg
+
+    return psycopg.connect(
+        env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].replace("postgresql+psycopg2://", "postgresql://", 1),
+        autocommit=True,
+    )

@@ -3,57 +3,20 @@ three gas days give exactly three backfill runs, one per gas day, and their rows
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from devstack import airflow_local, stack
 from devstack import energy_transfer_data as et
-from devstack.processes import is_alive
+from tests.integration.conftest import airflow_cli, metadata
 
 pytestmark = pytest.mark.integration
 
 DAYS = [date(2025, 7, 11), date(2025, 7, 12), date(2025, 7, 13)]
 CYCLES = ("Evening", "Intraday 1", "Intraday 2", "Intraday 3")
 LOCATIONS = 15
-
-
-@pytest.fixture(scope="module")
-def running_airflow(devstack_state):
-    record = stack.load_state().get("airflow")
-    already_up = bool(record and is_alive(record["pid"]))
-    if not already_up:
-        airflow_local.up()
-    yield stack.devstack_env()
-    if not already_up:
-        airflow_local.down()
-
-
-def airflow_cli(env, *args: str) -> str:
-    result = subprocess.run(
-        [os.path.join(os.path.dirname(sys.executable), "airflow"), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    return result.stdout
-
-
-def metadata(env):
-    import psycopg
-
-    return psycopg.connect(
-        env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].replace("postgresql+psycopg2://", "postgresql://", 1),
-        autocommit=True,
-    )
 
 
 def test_backfill_of_three_gas_days(running_airflow, warehouse):

@@ -13,6 +13,7 @@ TEMPLATES = sql_templates()
 # What each pipeline's templates are rendered with, as its code renders them.
 CONTEXT_BY_FOLDER = {
     "common": {},
+    "dfps": {},
     "ecapris": {"id_count": 3},
     "invoice": {"table": "cases", "schema": "curated", "view": "demands_archived"},
     "reporting": {

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from etl_bundle.common.bulk import copy_rows
-from etl_bundle.common.sql import render_sql
+from etl_bundle.common.sql import apply_ddl, render_sql
 from etl_bundle.invoice.transforms import SOURCES, RejectedItemError, SourceTable, item_key, json_text
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ def ensure_schema(pg_conn_id: str) -> None:
     from airflow.providers.postgres.hooks.postgres import PostgresHook
 
     with PostgresHook(postgres_conn_id=pg_conn_id).get_conn() as conn:
-        conn.execute(render_sql("invoice/schema.sql", dialect="postgres"))
+        apply_ddl(conn, "invoice/schema.sql")
 
 
 def load_raw_tables(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from etl_bundle.common.circuit_breaker import BreakerState, CircuitBreaker
-from etl_bundle.common.sql import render_sql
+from etl_bundle.common.sql import apply_ddl, render_sql
 from etl_bundle.reporting.manifest import ManifestEntry
 
 BREAKER_NAME = "reporting_seeder"
@@ -22,9 +22,7 @@ def _sql(template: str) -> str:
 
 
 def ensure_schema(conn) -> None:
-    with conn.cursor() as cursor:
-        cursor.execute(_sql("schema"))
-    conn.commit()
+    apply_ddl(conn, "reporting/schema.sql")
 
 
 def manifest_entries(cursor) -> list[ManifestEntry]:

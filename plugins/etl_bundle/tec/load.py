@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from etl_bundle.common.bulk import copy_rows
-from etl_bundle.common.sql import render_sql
+from etl_bundle.common.sql import apply_ddl, render_sql
 from etl_bundle.tec.transforms import KEY_COLUMNS, TARGET_COLUMNS, ParsedFile
 
 log = logging.getLogger(__name__)
@@ -43,9 +43,7 @@ def _sql(name: str, schema: str, table: str) -> str:
 
 
 def ensure_tables(conn, schema: str, table: str) -> None:
-    with conn.cursor() as cur:
-        cur.execute(_sql("schema", schema, table))
-    conn.commit()
+    apply_ddl(conn, "tec/schema.sql", schema=schema, table=table, columns=TARGET_COLUMNS, update_columns=UPDATE_COLUMNS)
 
 
 def merge_capacity(

@@ -1,0 +1,88 @@
+"""
+### dfps_dps_send
+
+Sends DPS the children in DFPS care for a fiscal quarter, so DPS can match them
+against its missing-person records: **one run per fiscal quarter** (fiscal year from
+Sep 1), a configurable number of days after the quarter ends.
+
+**Reads:** `caps.qtr_dps_cvs` (`dfps_oracle`), filtered in SQL by fiscal year and quarter.
+
+**Writes:** `Children_in_care_<period>.txt` (fixed width, 41 characters a line, every
+line validated) uploaded to DPS's `to_dps` folder (`dps_sftp`) and verified by reading
+it back; that file and `ReferenceData_<period>_doublebarrel.xlsx` (one row per name
+variant; receive reads it later) on the network share (`network_share`, folder
+`dfps_dps/to_dps`) with the run's timestamp in the name; an audit row per file in
+`dfps.dps_exchanges` (`warehouse_postgres`). Emits the Asset `dfps.children_in_care`.
+Files are owner-only; no name or birth date is logged or put in XCom.
+
+**Period:** the run's data interval (its logical date is the quarter's first day), or
+the `period` Param (`FY2025_Q2`, or `FY2025` for a whole year) for a manual run. A
+period already sent is skipped unless `force` is set.
+
+**Backfill:** `airflow backfill create --dag-id dfps_dps_send --from-date 2024-09-01
+--to-date 2025-08-31` creates FY2025's four quarter runs.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import DAG, Asset, Param, conf, task
+
+from etl_bundle.common.dag_defaults import TIMEZONE, default_args
+from etl_bundle.common.fiscal_timetable import FiscalQuarterTimetable
+
+ORACLE_CONN_ID = "dfps_oracle"
+SFTP_CONN_ID = "dps_sftp"
+WAREHOUSE_CONN_ID = "warehouse_postgres"
+SHARE_CONN_ID = "network_share"
+REMOTE_DIR_TO_DPS = "to_dps"
+EXCHANGE_ASSET = Asset(name="dfps.children_in_care")
+
+with DAG(
+    dag_id="dfps_dps_send",
+    schedule=FiscalQuarterTimetable(
+        delay_days=conf.getint("dfps_dps", "send_delay_days", fallback=10), timezone=TIMEZONE
+    ),
+    start_date=pendulum.datetime(2024, 9, 1, tz=TIMEZONE),
+    catchup=False,
+    max_active_runs=1,
+    dagrun_timeout=pendulum.duration(hours=2),
+    default_args=default_args(retries=2, retry_delay=pendulum.duration(minutes=5)),
+    params={
+        "period": Param(
+            None,
+            type=["null", "string"],
+            pattern=r"^FY[0-9]{4}(_Q[1-4])?$",
+            description="FY2025_Q2, or FY2025 for a whole year; empty: the run's quarter",
+        ),
+        "force": Param(False, type="boolean", description="Send again a period already sent"),
+    },
+    tags=["dfps", "oracle", "sftp"],
+    doc_md=__doc__,
+):
+
+    @task
+    def resolve_period(**context) -> str:
+        from etl_bundle.dfps.periods import period_for_run
+
+        return period_for_run(context["params"].get("period"), context.get("data_interval_start"), TIMEZONE)
+
+    @task(outlets=[EXCHANGE_ASSET])
+    def send_to_dps(period: str, **context) -> dict:
+        from etl_bundle.dfps.send import send_period
+
+        summary = send_period(
+            period,
+            oracle_conn_id=ORACLE_CONN_ID,
+            sftp_conn_id=SFTP_CONN_ID,
+            warehouse_conn_id=WAREHOUSE_CONN_ID,
+            share_conn_id=SHARE_CONN_ID,
+            remote_dir=REMOTE_DIR_TO_DPS,
+            run_id=context["run_id"],
+            stamp=context["dag_run"].start_date.strftime("%Y%m%dT%H%M%S"),
+            force=context["params"]["force"],
+        )
+        context["outlet_events"][EXCHANGE_ASSET].extra = {"period": period, "sha256": summary["sha256"]}
+        return summary
+
+    send_to_dps(resolve_period())

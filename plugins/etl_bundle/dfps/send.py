@@ -1,0 +1,204 @@
+"""dfps_dps_send's work: children in care for a period → reference xlsx + fixed-width txt →
+SFTP to DPS (verified by reading it back) → the network share → the audit table.
+
+Files carry children's names and birth dates: they are written owner-only, and no
+name or birth date goes to a log line or XCom; the summary holds counts, names of
+files and checksums only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+import tempfile
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+from etl_bundle.common.fiscal import FiscalPeriod
+from etl_bundle.common.private_files import open_private
+from etl_bundle.dfps.children import REFERENCE_COLUMNS, Child, fixed_width_line, prepare, validate_lines
+
+log = logging.getLogger(__name__)
+
+SHARE_FOLDER = "dfps_dps/to_dps"
+
+
+def reference_name(period: FiscalPeriod) -> str:
+    return f"ReferenceData_{period.label}_doublebarrel.xlsx"
+
+
+def txt_name(period: FiscalPeriod) -> str:
+    return f"Children_in_care_{period.label}.txt"
+
+
+def read_children(oracle_conn_id: str, period: FiscalPeriod) -> list[Child]:
+    from etl_bundle.common.source_db import dict_rows, source_cursor
+    from etl_bundle.common.sql import render_sql
+
+    binds = {"fiscal_year": period.fiscal_year, "quarter": period.quarter}
+    with source_cursor(oracle_conn_id) as (cursor, dialect):
+        cursor.execute(render_sql("dfps/children_in_care.sql", dialect=dialect), binds)
+        return [
+            Child(
+                person_id=int(row["ID_PP_PERSON"]),
+                first=row["NM_PERSON_FIRST"],
+                middle=row["NM_PERSON_MIDDLE"],
+                last=row["NM_PERSON_LAST"],
+                birth=_date(row["DT_CHILD_BIRTH"]),
+                entered=_date(row["DT_ENTER_CARE"]),
+                exited=_date(row["DT_EXIT_CARE"]),
+                gender=row["GENDER"],
+            )
+            for row in dict_rows(cursor)
+        ]
+
+
+def _date(value):
+    # Oracle DATE arrives as datetime; the stand-in's date as date.
+    return value.date() if hasattr(value, "date") and callable(value.date) else value
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as data:
+        for block in iter(lambda: data.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def already_sent(warehouse_conn_id: str, period: FiscalPeriod) -> dict[str, Any] | None:
+    from airflow.providers.postgres.hooks.postgres import PostgresHook
+
+    from etl_bundle.common.sql import apply_ddl, render_sql
+
+    with closing(PostgresHook(postgres_conn_id=warehouse_conn_id).get_conn()) as conn, conn.cursor() as cursor:
+        apply_ddl(conn, "dfps/schema.sql")
+        row = cursor.execute(
+            render_sql("dfps/exchange_sent.sql", dialect="postgres"),
+            {"period": period.label, "file_name": txt_name(period)},
+        ).fetchone()
+        conn.commit()
+    return None if row is None else {"file_name": row[0], "sha256": row[1], "sent_at": str(row[2]), "run_id": row[3]}
+
+
+def upload_verified(sftp_conn_id: str, local: Path, remote_dir: str) -> dict[str, Any]:
+    """Upload under a temporary name, read it back, compare size and SHA-256, then rename into place."""
+    from airflow.providers.sftp.hooks.sftp import SFTPHook
+
+    remote = f"{remote_dir.rstrip('/')}/{local.name}"
+    partial = f"{remote}.part"
+    expected_size, expected_sha = local.stat().st_size, sha256_of(local)
+    hook = SFTPHook(ssh_conn_id=sftp_conn_id)
+    with hook.get_managed_conn() as sftp:
+        sftp.put(str(local), partial, confirm=True)
+        sftp.chmod(partial, 0o600)  # children's data: readable by the DPS account only
+        digest = hashlib.sha256()
+        with sftp.open(partial, "rb") as uploaded:
+            for block in iter(lambda: uploaded.read(1 << 16), b""):
+                digest.update(block)
+        size = sftp.stat(partial).st_size
+        if size != expected_size or digest.hexdigest() != expected_sha:
+            sftp.remove(partial)
+            raise RuntimeError(
+                f"{remote} read back as {size} bytes sha256 {digest.hexdigest()}, "
+                f"expected {expected_size} bytes sha256 {expected_sha}; removed, to be sent again"
+            )
+        if remote in {f"{remote_dir.rstrip('/')}/{name}" for name in sftp.listdir(remote_dir)}:
+            sftp.remove(remote)  # a forced resend replaces the earlier file
+        sftp.rename(partial, remote)
+    log.info("uploaded %s to DPS: %d bytes, sha256 %s (verified)", remote, expected_size, expected_sha)
+    return {"remote_path": remote, "size_bytes": expected_size, "sha256": expected_sha}
+
+
+def deliver_to_share(files: list[Path], share_conn_id: str, stamp: str) -> list[str]:
+    """Owner-only copies on the share, the run's timestamp after the period already in each name."""
+    from etl_bundle.common.share import share_root
+
+    root = share_root(share_conn_id)
+    folder = root / SHARE_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    delivered = []
+    for file in files:
+        target = folder / f"{file.stem}_{stamp}{file.suffix}"
+        with open(file, "rb") as source, open_private(target) as out:
+            shutil.copyfileobj(source, out)
+        delivered.append(str(target.relative_to(root)))
+    return delivered
+
+
+def send_period(
+    period_label: str,
+    *,
+    oracle_conn_id: str,
+    sftp_conn_id: str,
+    warehouse_conn_id: str,
+    share_conn_id: str,
+    remote_dir: str,
+    run_id: str,
+    stamp: str,
+    force: bool,
+) -> dict[str, Any]:
+    from airflow.providers.postgres.hooks.postgres import PostgresHook
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from etl_bundle.common.sql import render_sql
+    from etl_bundle.common.xlsx import write_workbook
+
+    period = FiscalPeriod.parse(period_label)
+    previous = already_sent(warehouse_conn_id, period)
+    if previous and not force:
+        raise AirflowSkipException(
+            f"{period.label} was already sent to DPS ({previous['file_name']} on {previous['sent_at']}, "
+            f"run {previous['run_id']}); set force to send it again"
+        )
+    children = read_children(oracle_conn_id, period)
+    prepared = prepare(children)
+    if not prepared.rows:
+        raise ValueError(f"no children in care for {period.label}: nothing to send (dropped {prepared.dropped})")
+    with tempfile.TemporaryDirectory(prefix="dfps-send-") as tmp:
+        folder = Path(tmp)  # mkdtemp: owner-only
+        workbook = folder / reference_name(period)
+        write_workbook(workbook, REFERENCE_COLUMNS, prepared.rows)
+        lines = [fixed_width_line(row) for row in prepared.rows]
+        text = folder / txt_name(period)
+        validate_lines(lines, text.name)
+        with open_private(text, "w", encoding="ascii") as out:
+            out.writelines(f"{line}\n" for line in lines)
+        uploaded = upload_verified(sftp_conn_id, text, remote_dir)
+        delivered = deliver_to_share([workbook, text], share_conn_id, stamp)
+        exchanges = [
+            (text.name, uploaded["sha256"], uploaded["size_bytes"], len(lines)),
+            (workbook.name, sha256_of(workbook), workbook.stat().st_size, len(prepared.rows)),
+        ]
+    with closing(PostgresHook(postgres_conn_id=warehouse_conn_id).get_conn()) as conn, conn.cursor() as cursor:
+        cursor.executemany(
+            render_sql("dfps/record_exchange.sql", dialect="postgres"),
+            [
+                {
+                    "period": period.label,
+                    "direction": "to_dps",
+                    "file_name": name,
+                    "sha256": sha,
+                    "size_bytes": size,
+                    "row_count": count,
+                    "run_id": run_id,
+                }
+                for name, sha, size, count in exchanges
+            ],
+        )
+        conn.commit()
+    summary = {
+        "period": period.label,
+        "children": len(children),
+        "dropped": prepared.dropped,
+        "reference_rows": len(prepared.rows),
+        "txt_lines": len(lines),
+        "uploaded": uploaded["remote_path"],
+        "sha256": uploaded["sha256"],
+        "share_files": delivered,
+        "forced": bool(previous),
+    }
+    log.info("%s sent: %s", period.label, summary)
+    return summary

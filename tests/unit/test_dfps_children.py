@@ -1,0 +1,133 @@
+"""dfps_dps_send's pure parts: name variants, records kept, fixed-width lines, the run's period."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pendulum
+import pytest
+
+from etl_bundle.dfps.children import (
+    LINE_WIDTH,
+    Child,
+    InvalidLineError,
+    earliest_exit_per_entry,
+    first_name_variants,
+    fixed_width_line,
+    last_name_variants,
+    prepare,
+    sex_code,
+    strip_accents,
+    validate_lines,
+)
+from etl_bundle.dfps.periods import period_for_run
+
+
+def child(person_id=1, first="José", last="García-López", birth=date(2010, 2, 28), entered=date(2024, 9, 5), **more):
+    fields = {"middle": None, "exited": None, "gender": "Male"} | more
+    return Child(person_id, first, fields["middle"], last, birth, entered, fields["exited"], fields["gender"])
+
+
+@pytest.mark.parametrize(
+    ("last", "expected"),
+    [
+        ("García-López", ["GARCIALOPEZ", "GARCIA", "LOPEZ"]),
+        ("De La Cruz", ["DELACRUZ", "CRUZ"]),
+        ("St. John", ["STJOHN", "JOHN"]),
+        ("O'Neil", ["ONEIL"]),
+        ("Smith Jr.", ["SMITHJR", "SMITH"]),
+        ("Nguyễn", ["NGUYEN"]),
+        ("Van der Berg", ["VANDERBERG", "VAN", "DER", "BERG"]),
+    ],
+)
+def test_last_name_variants(last, expected):
+    assert last_name_variants(last) == expected
+
+
+@pytest.mark.parametrize(
+    ("first", "expected"),
+    [
+        ("María-José", ["MARIAJOSE", "MARIA", "JOSE"]),
+        ("D'Andre", ["DANDRE", "ANDRE"]),
+        ("Mary Ann", ["MARYANN", "MARY", "ANN"]),
+        ("Zoë", ["ZOE"]),
+        ("Li", []),  # two characters or fewer
+        ("Nan", []),  # the literal NAN
+        ("Anne-Li", ["ANNELI", "ANNE"]),
+    ],
+)
+def test_first_name_variants(first, expected):
+    assert first_name_variants(first) == expected
+
+
+def test_accents_and_sex_codes():
+    assert strip_accents("Anaïs Peña Ñandú") == "Anais Pena Nandu"
+    assert [sex_code(g) for g in ("Male", "female", "F", "Unknown", None)] == ["M", "F", "F", "U", "U"]
+
+
+def test_one_record_per_person_and_entry_keeps_the_earliest_exit():
+    open_ended = child(exited=None)
+    later = child(exited=date(2025, 1, 10))
+    earlier = child(exited=date(2024, 12, 1))
+    other_entry = child(entered=date(2023, 1, 1), exited=date(2023, 5, 1))
+    kept = earliest_exit_per_entry([open_ended, later, earlier, other_entry])
+    assert sorted(c.exited for c in kept) == [date(2023, 5, 1), date(2024, 12, 1)]
+
+
+def test_prepare_expands_variants_and_counts_what_it_drops():
+    prepared = prepare(
+        [
+            child(1, "María-José", "De La Cruz", birth=date(2008, 2, 29), middle="Ángel"),
+            child(2, "Li", "Smith"),
+            child(3, "Kevin", "Peña", birth=None),
+            child(4, "Kevin", "Peña", entered=None),
+        ]
+    )
+    assert prepared.dropped == {"no_birth_or_entry_date": 2, "no_usable_first_name": 1}
+    names = [row["Name"] for row in prepared.rows]
+    assert names == [f"{last},{first}" for last in ("DELACRUZ", "CRUZ") for first in ("MARIAJOSE", "MARIA", "JOSE")]
+    row = prepared.rows[0]
+    assert (row["Person_ID"], row["Date_of_Birth"], row["Sex"], row["Middle_Name"]) == (
+        1,
+        date(2008, 2, 29),
+        "M",
+        "ANGEL",
+    )
+
+
+def test_fixed_width_lines_are_41_characters_and_truncate_long_names():
+    row = {"Name": "WOLFESCHLEGELSTEINHAUSENBERGERDORFF,HUBERT", "Date_of_Birth": date(2008, 2, 29), "Sex": "U"}
+    line = fixed_width_line(row)
+    assert len(line) == LINE_WIDTH and line == "WOLFESCHLEGELSTEINHAUSENBERGER2008-02-29U"
+    short = fixed_width_line({"Name": "CRUZ,JOSE", "Date_of_Birth": date(2010, 1, 2), "Sex": "M"})
+    assert short == "CRUZ,JOSE" + " " * 21 + "2010-01-02M"
+    validate_lines([line, short], "Children_in_care_FY2025_Q1.txt")
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ("CRUZ,JOSE" + " " * 21 + "2010-01-02", "line 2: 40 characters, expected 41"),
+        ("CRUZ,JOSÉ" + " " * 21 + "2010-01-02M", "line 2: field name"),
+        ("CRUZ,JOSE" + " " * 21 + "2010-01-02X", "line 2: field date of birth or sex"),
+    ],
+)
+def test_a_bad_line_is_named_by_file_and_number_without_its_data(bad, message):
+    good = "CRUZ,JOSE" + " " * 21 + "2010-01-02M"
+    with pytest.raises(InvalidLineError, match=f"Children_in_care_FY2025_Q1.txt {message}") as error:
+        validate_lines([good, bad], "Children_in_care_FY2025_Q1.txt")
+    assert "CRUZ" not in str(error.value) and "2010" not in str(error.value)
+    with pytest.raises(InvalidLineError, match="no lines"):
+        validate_lines([], "Children_in_care_FY2025_Q1.txt")
+
+
+def test_the_period_comes_from_the_param_or_the_data_interval_never_now():
+    assert period_for_run("FY2025", None, "America/Chicago") == "FY2025"
+    start = pendulum.datetime(2024, 12, 1, tz="America/Chicago")
+    assert period_for_run(None, start, "America/Chicago") == "FY2025_Q2"
+    # A UTC instant just before Central midnight still belongs to the Central quarter.
+    assert period_for_run(None, pendulum.datetime(2024, 12, 1, 5, 59), "America/Chicago") == "FY2025_Q1"
+    with pytest.raises(Exception, match="set the period Param"):
+        period_for_run(None, None, "America/Chicago")
+    with pytest.raises(ValueError, match="fiscal period label"):
+        period_for_run("2025Q1", start, "America/Chicago")

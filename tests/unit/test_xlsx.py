@@ -1,0 +1,41 @@
+"""The streaming workbook writer, read back with openpyxl."""
+
+from __future__ import annotations
+
+import stat
+import warnings
+from datetime import date, datetime
+
+from openpyxl import load_workbook
+
+from etl_bundle.common.xlsx import column_letter, write_workbook
+
+
+def test_values_round_trip_through_openpyxl(tmp_path):
+    path = tmp_path / "book.xlsx"
+    rows = [
+        {"text": 'Peña <&> "quoted"\x07', "day": date(2008, 2, 29), "n": 12345678901, "x": 1.5, "flag": True},
+        {"text": None, "day": datetime(2024, 1, 2, 3, 4, 5), "n": -1},
+    ]
+    assert write_workbook(path, ["text", "day", "n", "x", "flag"], rows, sheet="Runaways") == 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a malformed part would make openpyxl warn
+        book = load_workbook(path)
+    sheet = book["Runaways"]
+    assert list(sheet.iter_rows(values_only=True)) == [
+        ("text", "day", "n", "x", "flag"),
+        ('Peña <&> "quoted"', datetime(2008, 2, 29), 12345678901, 1.5, True),
+        (None, datetime(2024, 1, 2, 3, 4, 5), -1, None, None),
+    ]
+    assert sheet["B2"].number_format == "yyyy\\-mm\\-dd"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_an_empty_sheet_has_its_header(tmp_path):
+    path = tmp_path / "empty.xlsx"
+    assert write_workbook(path, ["Person_ID", "Outcome"], []) == 0
+    assert list(load_workbook(path).active.iter_rows(values_only=True)) == [("Person_ID", "Outcome")]
+
+
+def test_column_letters():
+    assert [column_letter(i) for i in (0, 25, 26, 51, 701, 702)] == ["A", "Z", "AA", "AZ", "ZZ", "AAA"]
