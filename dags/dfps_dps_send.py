@@ -20,23 +20,18 @@ the `period` Param (`FY2025_Q2`, or `FY2025` for a whole year) for a manual run.
 period already sent is skipped unless `force` is set.
 
 **Backfill:** `airflow backfill create --dag-id dfps_dps_send --from-date 2024-09-01
---to-date 2025-08-31` creates FY2025's four quarter runs.
+--to-date 2025-08-31` creates FY2025's four quarter runs. The whole previous fiscal
+year is sent by `dfps_dps_send_yearly` (Sep 20), with the same tasks.
 """
 
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import DAG, Asset, Param, conf, task
+from airflow.sdk import DAG, Param, conf
 
 from etl_bundle.common.dag_defaults import TIMEZONE, default_args
 from etl_bundle.common.fiscal_timetable import FiscalQuarterTimetable
-
-ORACLE_CONN_ID = "dfps_oracle"
-SFTP_CONN_ID = "dps_sftp"
-WAREHOUSE_CONN_ID = "warehouse_postgres"
-SHARE_CONN_ID = "network_share"
-REMOTE_DIR_TO_DPS = "to_dps"
-EXCHANGE_ASSET = Asset(name="dfps.children_in_care")
+from etl_bundle.dfps.send_tasks import PERIOD_PATTERN, resolve_quarter, send_to_dps
 
 with DAG(
     dag_id="dfps_dps_send",
@@ -52,7 +47,7 @@ with DAG(
         "period": Param(
             None,
             type=["null", "string"],
-            pattern=r"^FY[0-9]{4}(_Q[1-4])?$",
+            pattern=PERIOD_PATTERN,
             description="FY2025_Q2, or FY2025 for a whole year; empty: the run's quarter",
         ),
         "force": Param(False, type="boolean", description="Send again a period already sent"),
@@ -60,29 +55,4 @@ with DAG(
     tags=["dfps", "oracle", "sftp"],
     doc_md=__doc__,
 ):
-
-    @task
-    def resolve_period(**context) -> str:
-        from etl_bundle.dfps.periods import period_for_run
-
-        return period_for_run(context["params"].get("period"), context.get("data_interval_start"), TIMEZONE)
-
-    @task(outlets=[EXCHANGE_ASSET])
-    def send_to_dps(period: str, **context) -> dict:
-        from etl_bundle.dfps.send import send_period
-
-        summary = send_period(
-            period,
-            oracle_conn_id=ORACLE_CONN_ID,
-            sftp_conn_id=SFTP_CONN_ID,
-            warehouse_conn_id=WAREHOUSE_CONN_ID,
-            share_conn_id=SHARE_CONN_ID,
-            remote_dir=REMOTE_DIR_TO_DPS,
-            run_id=context["run_id"],
-            stamp=context["dag_run"].start_date.strftime("%Y%m%dT%H%M%S"),
-            force=context["params"]["force"],
-        )
-        context["outlet_events"][EXCHANGE_ASSET].extra = {"period": period, "sha256": summary["sha256"]}
-        return summary
-
-    send_to_dps(resolve_period())
+    send_to_dps(resolve_quarter())

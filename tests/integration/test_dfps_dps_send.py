@@ -118,7 +118,7 @@ def test_without_the_param_a_run_sends_the_quarter_of_its_data_interval(send_dag
         run_conf={"period": None, "force": False},
     )
     assert run.state == "success", task_states(run)
-    assert xcom_value(run, DAG_ID, "resolve_period") == PERIOD
+    assert xcom_value(run, DAG_ID, "resolve_quarter") == PERIOD
     assert (paths.sftp_root() / "to_dps" / TXT).exists()
 
 
@@ -128,4 +128,17 @@ def test_a_full_year_period_sends_every_quarter_of_the_year(send_dag):
     year = xcom_value(run, DAG_ID, "send_to_dps")
     quarter = xcom_value(run_dag(send_dag, period=PERIOD), DAG_ID, "send_to_dps")
     assert year["children"] > 3 * quarter["children"]
+    assert (paths.sftp_root() / "to_dps" / "Children_in_care_FY2025.txt").exists()
+
+
+def test_the_yearly_dag_sends_the_previous_fiscal_year(send_dag, bundle_dags):
+    import pendulum
+
+    yearly = bundle_dags["dfps_dps_send_yearly"]
+    run = yearly.test(
+        logical_date=pendulum.datetime(2025, 9, 20, 6, tz="America/Chicago"),
+        run_conf={"period": None, "force": True},
+    )
+    assert run.state == "success", task_states(run)
+    assert xcom_value(run, "dfps_dps_send_yearly", "resolve_previous_year") == "FY2025"
     assert (paths.sftp_root() / "to_dps" / "Children_in_care_FY2025.txt").exists()

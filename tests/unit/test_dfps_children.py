@@ -20,7 +20,7 @@ from etl_bundle.dfps.children import (
     strip_accents,
     validate_lines,
 )
-from etl_bundle.dfps.periods import period_for_run
+from etl_bundle.dfps.periods import period_for_run, previous_year_for_run
 
 
 def child(person_id=1, first="José", last="García-López", birth=date(2010, 2, 28), entered=date(2024, 9, 5), **more):
@@ -131,3 +131,17 @@ def test_the_period_comes_from_the_param_or_the_data_interval_never_now():
         period_for_run(None, None, "America/Chicago")
     with pytest.raises(ValueError, match="fiscal period label"):
         period_for_run("2025Q1", start, "America/Chicago")
+
+
+def test_the_yearly_run_reports_the_fiscal_year_that_ended_before_it():
+    assert previous_year_for_run(None, pendulum.datetime(2025, 9, 20, 6, tz="America/Chicago"), "America/Chicago") == (
+        "FY2025"
+    )
+    # Aug 31 still belongs to FY2025, so its previous year is FY2024.
+    assert previous_year_for_run(None, pendulum.datetime(2025, 8, 31, 23, tz="America/Chicago"), "UTC") == "FY2025"
+    assert previous_year_for_run(None, pendulum.datetime(2025, 8, 31, 12, tz="America/Chicago"), "America/Chicago") == (
+        "FY2024"
+    )
+    assert previous_year_for_run("FY2023", None, "America/Chicago") == "FY2023"
+    with pytest.raises(Exception, match="set the period Param"):
+        previous_year_for_run(None, None, "America/Chicago")

@@ -1,0 +1,39 @@
+"""
+### dfps_dps_send_yearly
+
+Sends DPS the children in DFPS care for the **whole previous fiscal year**, once a
+year on **Sep 20** (the original's yearly report), with the same tasks as
+`dfps_dps_send`; kept in its own DAG so that the quarterly DAG's backfills stay one
+run per quarter.
+
+**Period:** the fiscal year that ended before the run's logical date (FY2025 for
+the run of 2025-09-20), or the `period` Param (`FY2025`). Files, delivery, audit,
+`force` and the Asset are those of `dfps_dps_send`.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import DAG, CronTriggerTimetable, Param
+
+from etl_bundle.common.dag_defaults import TIMEZONE, default_args
+from etl_bundle.dfps.send_tasks import resolve_previous_year, send_to_dps
+
+with DAG(
+    dag_id="dfps_dps_send_yearly",
+    schedule=CronTriggerTimetable("0 6 20 9 *", timezone=TIMEZONE),
+    start_date=pendulum.datetime(2025, 9, 1, tz=TIMEZONE),
+    catchup=False,
+    max_active_runs=1,
+    dagrun_timeout=pendulum.duration(hours=2),
+    default_args=default_args(retries=2, retry_delay=pendulum.duration(minutes=5)),
+    params={
+        "period": Param(
+            None, type=["null", "string"], pattern=r"^FY[0-9]{4}$", description="FY2025; empty: the previous year"
+        ),
+        "force": Param(False, type="boolean", description="Send again a year already sent"),
+    },
+    tags=["dfps", "oracle", "sftp"],
+    doc_md=__doc__,
+):
+    send_to_dps(resolve_previous_year())
