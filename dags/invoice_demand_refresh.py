@@ -30,21 +30,13 @@ source as of when it runs; rerun it instead. The logical date is not used.
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import DAG, Asset, CronTriggerTimetable, Param, task
+from airflow.sdk import DAG, CronTriggerTimetable, Param, task
 
 from etl_bundle.common.dag_defaults import TIMEZONE, default_args
+from etl_bundle.invoice.assets import RAW_ASSETS, VIEW_ASSETS
 
 WAREHOUSE_CONN_ID = "warehouse_postgres"
 AWS_CONN_ID = "invoice_aws"
-RAW_ASSETS = [Asset(name=f"warehouse.raw.{table}") for table in ("cases", "metadata", "templates", "audit")]
-VIEW_ASSETS = [
-    Asset(name=name)
-    for name in (
-        "warehouse.curated.demands_archived",
-        "warehouse.curated.demands_uploaded",
-        "warehouse.analytics.demands_summary",
-    )
-]
 
 with DAG(
     dag_id="invoice_demand_refresh",

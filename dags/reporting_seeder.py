@@ -26,23 +26,19 @@ Nothing to backfill: each run refreshes the views as their sources stand.
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import DAG, Asset, AssetAll, AssetOrTimeSchedule, CronTriggerTimetable, Param, task
+from airflow.sdk import DAG, AssetAll, AssetOrTimeSchedule, CronTriggerTimetable, Param, task
 
 from etl_bundle.common.dag_defaults import TIMEZONE, default_args
+from etl_bundle.invoice.assets import VIEW_ASSETS
 from etl_bundle.reporting.manifest import AGENCY_SLUG_PATTERN, REPORT_TYPES, SCOPES, TABLE_NAME_PATTERN
 
 WAREHOUSE_CONN_ID = "warehouse_postgres"
 POOL = "reporting_seeder"
-INVOICE_VIEW_ASSETS = AssetAll(
-    Asset(name="warehouse.curated.demands_archived"),
-    Asset(name="warehouse.curated.demands_uploaded"),
-    Asset(name="warehouse.analytics.demands_summary"),
-)
 
 with DAG(
     dag_id="reporting_seeder",
     schedule=AssetOrTimeSchedule(
-        timetable=CronTriggerTimetable("0 2 * * *", timezone=TIMEZONE), assets=INVOICE_VIEW_ASSETS
+        timetable=CronTriggerTimetable("0 2 * * *", timezone=TIMEZONE), assets=AssetAll(*VIEW_ASSETS)
     ),
     start_date=pendulum.datetime(2026, 1, 1, tz=TIMEZONE),
     catchup=False,

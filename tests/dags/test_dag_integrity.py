@@ -103,3 +103,10 @@ def test_dag_file_imports_no_heavy_module(dag_file):
     loaded = set(json.loads(result.stdout.strip().splitlines()[-1]))
     unexplained = loaded - set(JUSTIFIED_HEAVY_IMPORTS)
     assert not unexplained, f"{dag_file.name} imports {sorted(unexplained)} at parse time"
+
+
+def test_reporting_seeder_waits_for_every_view_asset_the_invoice_refresh_emits(dagbag):
+    emitted = {asset.name for asset in dagbag.dags["invoice_demand_refresh"].get_task("refresh_views").outlets}
+    schedule = dagbag.dags["reporting_seeder"].timetable
+    awaited = {asset.name for asset in schedule.asset_condition.objects}
+    assert emitted and awaited == emitted

@@ -115,3 +115,45 @@ def metadata(env):
         env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].replace("postgresql+psycopg2://", "postgresql://", 1),
         autocommit=True,
     )
+
+
+def run_backfill(env, dag_id: str, from_date: str, to_date: str, *, timeout_seconds: float = 420) -> list[tuple]:
+    """Unpause ``dag_id``, backfill ``from_date..to_date`` (all runs reprocessed), wait for every run,
+    pause it again; ``(run_id, logical_date, state, run_type)`` per run, by logical date."""
+    import time
+
+    airflow_cli(env, "dags", "reserialize")
+    airflow_cli(env, "dags", "unpause", dag_id)
+    try:
+        with metadata(env) as db:
+            previous = db.execute("SELECT coalesce(max(id), 0) FROM backfill").fetchone()[0]
+        airflow_cli(
+            env,
+            "backfill",
+            "create",
+            "--dag-id",
+            dag_id,
+            "--from-date",
+            from_date,
+            "--to-date",
+            to_date,
+            "--reprocess-behavior",
+            "completed",
+        )
+        deadline = time.monotonic() + timeout_seconds
+        with metadata(env) as db:
+            backfill_id = db.execute(
+                "SELECT id FROM backfill WHERE dag_id = %s AND id > %s", (dag_id, previous)
+            ).fetchone()[0]
+            while True:
+                runs = db.execute(
+                    "SELECT run_id, logical_date, state, run_type FROM dag_run WHERE backfill_id = %s"
+                    " ORDER BY logical_date",
+                    (backfill_id,),
+                ).fetchall()
+                if runs and all(state in ("success", "failed") for _, _, state, _ in runs):
+                    return runs
+                assert time.monotonic() < deadline, f"backfill runs did not finish: {runs}"
+                time.sleep(3)
+    finally:
+        airflow_cli(env, "dags", "pause", dag_id)

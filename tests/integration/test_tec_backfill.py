@@ -3,14 +3,13 @@ three gas days give exactly three backfill runs, one per gas day, and their rows
 
 from __future__ import annotations
 
-import time
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from devstack import energy_transfer_data as et
-from tests.integration.conftest import airflow_cli, metadata
+from tests.integration.conftest import run_backfill
 
 pytestmark = pytest.mark.integration
 
@@ -30,38 +29,12 @@ def test_backfill_of_three_gas_days(running_airflow, warehouse):
         for cycle in CYCLES:
             et.publish(day, cycle, et.configured_cycles()[cycle]["code"], et.capacity_csv(day, cycle, LOCATIONS))
 
-    airflow_cli(env, "dags", "reserialize")
-    airflow_cli(env, "dags", "unpause", "tec_operational_capacity")
-    with metadata(env) as db:
-        previous = db.execute("SELECT coalesce(max(id), 0) FROM backfill").fetchone()[0]
-    airflow_cli(
-        env,
-        "backfill",
-        "create",
-        "--dag-id",
-        "tec_operational_capacity",
-        "--from-date",
-        DAYS[0].isoformat(),
-        "--to-date",
-        DAYS[-1].isoformat(),
-        "--reprocess-behavior",
-        "completed",
-    )
-    deadline = time.monotonic() + 420
-    with metadata(env) as db:
-        backfill_id = db.execute(
-            "SELECT id FROM backfill WHERE dag_id = 'tec_operational_capacity' AND id > %s", (previous,)
-        ).fetchone()[0]
-        while True:
-            runs = db.execute(
-                "SELECT logical_date, state, run_type FROM dag_run WHERE backfill_id = %s ORDER BY logical_date",
-                (backfill_id,),
-            ).fetchall()
-            if runs and all(state in ("success", "failed") for _, state, _ in runs):
-                break
-            assert time.monotonic() < deadline, f"backfill runs did not finish: {runs}"
-            time.sleep(3)
-    airflow_cli(env, "dags", "pause", "tec_operational_capacity")
+    runs = [
+        (logical, state, run_type)
+        for _, logical, state, run_type in run_backfill(
+            env, "tec_operational_capacity", DAYS[0].isoformat(), DAYS[-1].isoformat()
+        )
+    ]
 
     central = ZoneInfo("America/Chicago")
     assert [(state, run_type) for _, state, run_type in runs] == [("success", "backfill")] * 3
