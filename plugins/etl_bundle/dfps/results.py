@@ -1,0 +1,139 @@
+"""DPS's answer files, parsed. Pure.
+
+The results file is colon-separated: the header has no trailing colon, every data row
+ends with one. Cells are stripped; the four date columns become real dates, and a date
+that cannot be read rejects its row with file, line and field (never silently nulled).
+A wrong field count or an empty file is an error naming file and line. The counts file
+has no documented format: it is read tolerantly as ``label <sep> number`` lines and
+only ever yields warnings.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+RENAMES = {
+    "CPS NAME": "CPS_NAME",
+    "FULL NAME": "FULL_NAME",
+    "CPS DOB": "CPS_DOB",
+    "LAST CONT": "LAST_CONT",
+    "ORI DESC": "ORI_DESC",
+    "COUNTY NAME": "COUNTY_NAME",
+    "ORI PHONE": "ORI_PHONE",
+    "NIC #": "NIC",
+    "LOCATE DTE": "LOCATE_DT",
+    "CLR/CAN DTE": "CLR_CAN_DT",
+}
+REQUIRED = ("CPS_NAME", "CPS_DOB", "LAST_CONT", "STS")
+DATE_COLUMNS = ("CPS_DOB", "LAST_CONT", "LOCATE_DT", "CLR_CAN_DT")
+STATUSES = frozenset({"LOC", "ACTV", "CLRD", "CANC"})
+DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%Y%m%d", "%m/%d/%y", "%m-%d-%Y")
+_COUNT_LINE = re.compile(r"^\s*(?P<label>[^:=,\t]*?[A-Za-z][^:=,\t]*?)\s*[:=,\t]\s*(?P<value>[\d,]+)\s*:?\s*$")
+
+
+class ResultsFileError(ValueError):
+    """The file cannot be read as DPS results: nothing from it is used."""
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    line: int
+    field: str
+    reason: str
+
+
+@dataclass
+class ParsedResults:
+    file_name: str
+    rows: list[dict[str, Any]]
+    rejects: list[RejectedRow] = field(default_factory=list)
+
+
+def parse_date(text: str) -> date | None:
+    """A DPS date in any of the formats seen; ``None`` for an empty cell; ``ValueError`` otherwise."""
+    text = text.strip()
+    if not text:
+        return None
+    for fmt in DATE_FORMATS:
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise ValueError(f"not a date in a known format ({', '.join(DATE_FORMATS)})")
+
+
+def parse_results(text: str, file_name: str) -> ParsedResults:
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        raise ResultsFileError(f"{file_name}: empty results file (no header, no rows)")
+    header = [RENAMES.get(name.strip(), name.strip()) for name in lines[0].rstrip().removesuffix(":").split(":")]
+    missing = [name for name in REQUIRED if name not in header]
+    if missing:
+        raise ResultsFileError(f"{file_name} line 1: header lacks {', '.join(missing)}")
+    parsed = ParsedResults(file_name=file_name, rows=[])
+    for number, line in enumerate(text.splitlines(), start=1):
+        if number == 1 or not line.strip():
+            continue
+        body = line.rstrip()
+        if not body.endswith(":"):
+            raise ResultsFileError(
+                f"{file_name} line {number}: a data row must end with ':' (is it still being written?)"
+            )
+        cells = [cell.strip() for cell in body[:-1].split(":")]
+        if len(cells) != len(header):
+            raise ResultsFileError(f"{file_name} line {number}: {len(cells)} fields, the header has {len(header)}")
+        row: dict[str, Any] = dict(zip(header, cells, strict=True))
+        reject = _check_row(row, number)
+        if reject:
+            parsed.rejects.append(reject)
+        else:
+            parsed.rows.append(row)
+    return parsed
+
+
+def _check_row(row: dict[str, Any], number: int) -> RejectedRow | None:
+    for column in DATE_COLUMNS:
+        if column not in row:
+            continue
+        try:
+            row[column] = parse_date(row[column])
+        except ValueError as err:
+            return RejectedRow(number, column, str(err))
+    for column in REQUIRED:
+        if row.get(column) in (None, ""):
+            return RejectedRow(number, column, "missing")
+    if row["STS"] not in STATUSES:
+        return RejectedRow(number, "STS", f"unknown status (expected one of {sorted(STATUSES)})")
+    row["CPS_NAME"] = row["CPS_NAME"].replace(" ", "").upper()
+    return None
+
+
+def parse_counts(text: str) -> dict[str, int]:
+    """``label -> number`` for every line that reads as one; anything else is ignored."""
+    counts = {}
+    for line in text.splitlines():
+        match = _COUNT_LINE.match(line)
+        if match:
+            counts[" ".join(match.group("label").split()).upper()] = int(match.group("value").replace(",", ""))
+    return counts
+
+
+def counts_warnings(counts_text: str | None, results: ParsedResults) -> list[str]:
+    """What the summary email and the log say about the counts file; never an error."""
+    if counts_text is None:
+        return ["no counts file arrived: the results were reconciled without a cross-check"]
+    counts = parse_counts(counts_text)
+    if not counts:
+        return ["the counts file could not be read (no 'label: number' line); it is archived as received"]
+    received = len(results.rows) + len(results.rejects)
+    totals = {label: value for label, value in counts.items() if re.search(r"TOTAL|RECORD|ROWS|RESULT", label)}
+    if not totals:
+        return [f"the counts file has no total to compare (labels: {', '.join(sorted(counts))})"]
+    return [
+        f"counts file says {label} = {value}, the results file has {received} rows"
+        for label, value in totals.items()
+        if value != received
+    ]
