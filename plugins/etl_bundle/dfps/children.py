@@ -14,7 +14,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 EXCLUDED_PARTICLES = frozenset({"LA", "MC", "DE", "ST", "ST.", "DEL", "JR", "JR.", "A", "O"})
@@ -56,6 +56,11 @@ class Child:
 class Prepared:
     rows: list[dict[str, Any]]
     dropped: dict[str, int]
+
+
+def as_date(value: Any) -> date | None:
+    """A date from an Oracle DATE (a datetime), the stand-in's date, or an openpyxl cell (a datetime)."""
+    return value.date() if isinstance(value, datetime) else value
 
 
 def strip_accents(text: str) -> str:

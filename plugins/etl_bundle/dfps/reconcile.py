@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from etl_bundle.dfps.children import as_date
+
 STATUS_PRIORITY = {"LOC": 1, "ACTV": 2, "CLRD": 3, "CANC": 4}
 OPEN_EXIT = date(2200, 1, 1)
 
@@ -39,7 +41,7 @@ def match_reference(results: Iterable[dict[str, Any]], reference: Iterable[dict[
     """Each DPS row joined to every reference row with its name and birth date (a left join: unmatched counted)."""
     by_key: dict[tuple[str, date], list[dict[str, Any]]] = {}
     for ref in reference:
-        by_key.setdefault((ref["Name"].replace(" ", "").upper(), _day(ref["Date_of_Birth"])), []).append(ref)
+        by_key.setdefault((ref["Name"].replace(" ", "").upper(), as_date(ref["Date_of_Birth"])), []).append(ref)
     rows, unmatched = [], 0
     for result in results:
         refs = by_key.get((result["CPS_NAME"], result["CPS_DOB"]))
@@ -51,15 +53,11 @@ def match_reference(results: Iterable[dict[str, Any]], reference: Iterable[dict[
                 {
                     **result,
                     "Person_ID": ref["Person_ID"],
-                    "Entered_Care": _day(ref["Entered_Care"]),
-                    "Exited_Care": _day(ref["Exited_Care"]),
+                    "Entered_Care": as_date(ref["Entered_Care"]),
+                    "Exited_Care": as_date(ref["Exited_Care"]),
                 }
             )
     return Matched(rows=rows, unmatched=unmatched)
-
-
-def _day(value: Any) -> date | None:
-    return value.date() if hasattr(value, "date") and callable(value.date) else value
 
 
 def best_per_person(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:

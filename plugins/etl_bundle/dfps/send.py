@@ -18,7 +18,7 @@ from typing import Any
 
 from etl_bundle.common.fiscal import FiscalPeriod
 from etl_bundle.common.private_files import open_private
-from etl_bundle.dfps.children import REFERENCE_COLUMNS, Child, fixed_width_line, prepare, validate_lines
+from etl_bundle.dfps.children import REFERENCE_COLUMNS, Child, as_date, fixed_width_line, prepare, validate_lines
 
 log = logging.getLogger(__name__)
 
@@ -46,18 +46,13 @@ def read_children(oracle_conn_id: str, period: FiscalPeriod) -> list[Child]:
                 first=row["NM_PERSON_FIRST"],
                 middle=row["NM_PERSON_MIDDLE"],
                 last=row["NM_PERSON_LAST"],
-                birth=_date(row["DT_CHILD_BIRTH"]),
-                entered=_date(row["DT_ENTER_CARE"]),
-                exited=_date(row["DT_EXIT_CARE"]),
+                birth=as_date(row["DT_CHILD_BIRTH"]),
+                entered=as_date(row["DT_ENTER_CARE"]),
+                exited=as_date(row["DT_EXIT_CARE"]),
                 gender=row["GENDER"],
             )
             for row in dict_rows(cursor)
         ]
-
-
-def _date(value):
-    # Oracle DATE arrives as datetime; the stand-in's date as date.
-    return value.date() if hasattr(value, "date") and callable(value.date) else value
 
 
 def sha256_of(path: Path) -> str:
