@@ -113,27 +113,32 @@ def test_query_hash_changes_with_the_query_text_only():
 T0 = datetime(2026, 3, 8, 7, 0, tzinfo=UTC)
 
 
+def at(offset: float, start: datetime = T0) -> datetime:
+    """The injected clock: ``offset`` seconds after ``start``."""
+    return start + timedelta(seconds=offset)
+
+
 def test_breaker_closed_open_half_open_closed():
     breaker = CircuitBreaker(max_failures=3, reset_seconds=300)
     state = BreakerState()
     for n in range(2):
-        state = breaker.after_failure(state, T0 + timedelta(seconds=n))
-        assert breaker.phase(state, T0 + timedelta(seconds=n)) is BreakerPhase.CLOSED
-    state = breaker.after_failure(state, T0 + timedelta(seconds=2))
-    assert state == BreakerState(failures=3, opened_at=T0 + timedelta(seconds=2))
-    assert not breaker.allows(state, T0 + timedelta(seconds=301))
-    assert breaker.phase(state, T0 + timedelta(seconds=302)) is BreakerPhase.HALF_OPEN
-    assert breaker.allows(state, T0 + timedelta(seconds=302))
+        state = breaker.after_failure(state, at(n))
+        assert breaker.phase(state, at(n)) is BreakerPhase.CLOSED
+    state = breaker.after_failure(state, at(2))
+    assert state == BreakerState(failures=3, opened_at=at(2))
+    assert not breaker.allows(state, at(301))
+    assert breaker.phase(state, at(302)) is BreakerPhase.HALF_OPEN
+    assert breaker.allows(state, at(302))
     assert breaker.after_success(state) == BreakerState()
 
 
 def test_a_failure_while_half_open_opens_it_again_for_a_full_cool_down():
     breaker = CircuitBreaker(max_failures=3, reset_seconds=60)
     opened = BreakerState(failures=3, opened_at=T0)
-    later = T0 + timedelta(seconds=90)
+    later = at(90)
     reopened = breaker.after_failure(opened, later)
-    assert reopened.opened_at == later and not breaker.allows(reopened, later + timedelta(seconds=59))
-    assert breaker.allows(reopened, later + timedelta(seconds=60))
+    assert reopened.opened_at == later and not breaker.allows(reopened, at(59, later))
+    assert breaker.allows(reopened, at(60, later))
 
 
 def test_a_success_resets_the_count_before_it_opens():
