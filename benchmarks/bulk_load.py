@@ -74,9 +74,7 @@ def main() -> None:
     args = parser.parse_args()
     ev_rows = args.execute_values_rows or args.rows
 
-    state = stack.load_state()
-    if not state.get("services"):
-        raise SystemExit("the devstack is down: run `python -m devstack up` first")
+    state = stack.running_state()
     url = server_url(state["services"]["postgres"], DATABASES["warehouse"])
     rows = make_rows(args.rows)
     column_list = ", ".join(f'"{c}"' for c in CASE_COLUMNS)

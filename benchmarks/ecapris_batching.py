@@ -65,9 +65,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=200)
     args = parser.parse_args()
 
-    state = stack.load_state()
-    if not state.get("services"):
-        raise SystemExit("the devstack is down: run `python -m devstack up` first")
+    state = stack.running_state()
     os.environ.update(stack.environment(state))
     logging.disable(logging.INFO)
 

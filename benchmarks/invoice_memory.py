@@ -97,9 +97,7 @@ def main() -> None:
         child(args.child)
         return
 
-    state = stack.load_state()
-    if not state.get("services"):
-        raise SystemExit("the devstack is down: run `python -m devstack up` first")
+    state = stack.running_state()
     pg = state["services"]["postgres"]
     with psycopg.connect(server_url(pg, "postgres"), autocommit=True) as admin:
         if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (BENCH_DATABASE,)).fetchone():

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -37,14 +36,6 @@ DAG_ID = "reporting_seeder"
 POOL = "reporting_seeder"
 AGENCY = (99, "Benchmark PD", "bench")
 RUN_TIMEOUT_SECONDS = 1200
-
-
-def airflow(*args: str) -> str:
-    command = [str(Path(sys.executable).parent / "airflow"), *args]
-    done = subprocess.run(command, env=stack.devstack_env(), capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"airflow {' '.join(args)} failed: {done.stderr[-2000:]}")
-    return done.stdout
 
 
 def prepare(warehouse, views: int, rows: int) -> list[str]:
@@ -92,11 +83,11 @@ def time_loop(warehouse, tables: list[str]) -> float:
 
 def run_dag_once(metadata, slots: int, views: int) -> float:
     """Trigger a bench run with the pool at ``slots``; seconds from first view start to last view end."""
-    airflow("pools", "set", POOL, str(slots), "reporting_seeder benchmark")
+    airflow_local.cli("pools", "set", POOL, str(slots), "reporting_seeder benchmark")
     wait_for_quiet(metadata)
     run_id = f"bench_{slots}_{int(time.time())}"
     conf = {"scope": "agency", "agency_slug": AGENCY[2]}
-    airflow("dags", "trigger", DAG_ID, "--run-id", run_id, "--conf", json.dumps(conf))
+    airflow_local.cli("dags", "trigger", DAG_ID, "--run-id", run_id, "--conf", json.dumps(conf))
     deadline = time.monotonic() + RUN_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         row = metadata.execute(
@@ -134,9 +125,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_500_000)
     args = parser.parse_args()
 
-    state = stack.load_state()
-    if not state.get("services"):
-        raise SystemExit("the devstack is down: run `python -m devstack up` first")
+    state = stack.running_state()
     started_airflow = not state.get("airflow")
     airflow_local.up()
     postgres = stack.load_state()["services"]["postgres"]
@@ -146,13 +135,13 @@ def main() -> None:
             psycopg.connect(server_url(postgres, DATABASES["airflow"]), autocommit=True) as metadata,
         ):
             tables = prepare(warehouse, args.views, args.rows)
-            airflow("dags", "reserialize")
-            airflow("dags", "unpause", DAG_ID)
+            airflow_local.cli("dags", "reserialize")
+            airflow_local.cli("dags", "unpause", DAG_ID)
             run_dag_once(metadata, 4, args.views)  # creates the views; later runs refresh them
             loop = time_loop(warehouse, tables)
             timings = {slots: run_dag_once(metadata, slots, args.views) for slots in (1, 2, 4)}
-            airflow("dags", "pause", DAG_ID)
-            airflow("pools", "set", POOL, "8", "reporting_seeder: materialized views refreshed at once")
+            airflow_local.cli("dags", "pause", DAG_ID)
+            airflow_local.cli("pools", "set", POOL, "8", "reporting_seeder: materialized views refreshed at once")
     finally:
         if started_airflow:
             airflow_local.down()

@@ -94,9 +94,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=500_000)
     args = parser.parse_args()
 
-    state = stack.load_state()
-    if not state.get("services"):
-        raise SystemExit("the devstack is down: run `python -m devstack up` first")
+    state = stack.running_state()
     url = server_url(state["services"]["postgres"], DATABASES["warehouse"])
     rows = make_rows(args.rows)
     changed = make_rows(args.rows, revision=1)

@@ -45,6 +45,21 @@ def up() -> dict[str, Any]:
     return record
 
 
+def cli(*args: str, timeout: float = 180) -> str:
+    """``airflow <args>`` against the devstack; its stdout, or RuntimeError with the end of its output."""
+    import subprocess
+
+    from devstack import stack
+
+    command = [str(Path(sys.executable).parent / "airflow"), *args]
+    done = subprocess.run(
+        command, env=stack.devstack_env(), capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"airflow {' '.join(args)} failed: {(done.stdout + done.stderr)[-3000:]}")
+    return done.stdout
+
+
 def admin_password() -> str | None:
     generated = paths.airflow_home() / "simple_auth_manager_passwords.json.generated"
     try:

@@ -255,6 +255,14 @@ def write_env(state: dict[str, Any]) -> Path:
     return paths.env_file()
 
 
+def running_state() -> dict[str, Any]:
+    """The devstack's state for a script that needs it up (benchmarks); exits with a hint if it is down."""
+    state = load_state()
+    if not state.get("services"):
+        raise SystemExit("the devstack is down: run `python -m devstack up` first")
+    return state
+
+
 def devstack_env() -> dict[str, str]:
     """The current process environment plus what ``.devstack/env`` exports."""
     env = dict(os.environ)

@@ -92,20 +92,14 @@ def running_airflow(devstack_state):
         airflow_local.down()
 
 
-def airflow_cli(env, *args: str) -> str:
-    import subprocess
-    import sys
+def airflow_cli(*args: str) -> str:
+    """``airflow <args>`` against the devstack; a failure fails the test with the command's output."""
+    from devstack import airflow_local
 
-    result = subprocess.run(
-        [os.path.join(os.path.dirname(sys.executable), "airflow"), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    return result.stdout
+    try:
+        return airflow_local.cli(*args)
+    except RuntimeError as err:
+        pytest.fail(str(err))
 
 
 def metadata(env):
@@ -122,13 +116,12 @@ def run_backfill(env, dag_id: str, from_date: str, to_date: str, *, timeout_seco
     pause it again; ``(run_id, logical_date, state, run_type)`` per run, by logical date."""
     import time
 
-    airflow_cli(env, "dags", "reserialize")
-    airflow_cli(env, "dags", "unpause", dag_id)
+    airflow_cli("dags", "reserialize")
+    airflow_cli("dags", "unpause", dag_id)
     try:
         with metadata(env) as db:
             previous = db.execute("SELECT coalesce(max(id), 0) FROM backfill").fetchone()[0]
         airflow_cli(
-            env,
             "backfill",
             "create",
             "--dag-id",
@@ -156,4 +149,4 @@ def run_backfill(env, dag_id: str, from_date: str, to_date: str, *, timeout_seco
                 assert time.monotonic() < deadline, f"backfill runs did not finish: {runs}"
                 time.sleep(3)
     finally:
-        airflow_cli(env, "dags", "pause", dag_id)
+        airflow_cli("dags", "pause", dag_id)

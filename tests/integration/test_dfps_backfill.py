@@ -22,7 +22,7 @@ def test_backfill_of_fy2025_gives_its_four_quarters(running_airflow, devstack_st
     warehouse.execute("DROP TABLE IF EXISTS dfps.dps_exchanges")
 
     # Earlier runs (dags test uses the metadata database too) must not be reused by the backfill.
-    airflow_cli(env, "dags", "delete", DAG_ID, "--yes")
+    airflow_cli("dags", "delete", DAG_ID, "--yes")
     runs = run_backfill(env, DAG_ID, "2024-09-01", "2025-08-31")
 
     central = ZoneInfo("America/Chicago")

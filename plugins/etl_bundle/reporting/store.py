@@ -11,14 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from etl_bundle.common.circuit_breaker import BreakerState, CircuitBreaker
-from etl_bundle.common.sql import apply_ddl, render_sql
+from etl_bundle.common.sql import apply_ddl
+from etl_bundle.reporting import reporting_sql
 from etl_bundle.reporting.manifest import ManifestEntry
 
 BREAKER_NAME = "reporting_seeder"
-
-
-def _sql(template: str) -> str:
-    return render_sql(f"reporting/{template}.sql", dialect="postgres")
 
 
 def ensure_schema(conn) -> None:
@@ -26,11 +23,11 @@ def ensure_schema(conn) -> None:
 
 
 def manifest_entries(cursor) -> list[ManifestEntry]:
-    return [ManifestEntry(*row) for row in cursor.execute(_sql("manifest")).fetchall()]
+    return [ManifestEntry(*row) for row in cursor.execute(reporting_sql("manifest")).fetchall()]
 
 
 def stored_hash(cursor, table_name: str) -> str | None:
-    row = cursor.execute(_sql("job_status_hash"), {"table_name": table_name}).fetchone()
+    row = cursor.execute(reporting_sql("job_status_hash"), {"table_name": table_name}).fetchone()
     return row[0] if row else None
 
 
@@ -40,7 +37,7 @@ def _identity(view: dict[str, Any], run_id: str) -> dict[str, Any]:
 
 
 def record_start(cursor, view: dict[str, Any], run_id: str) -> int:
-    (history_id,) = cursor.execute(_sql("history_start"), _identity(view, run_id)).fetchone()
+    (history_id,) = cursor.execute(reporting_sql("history_start"), _identity(view, run_id)).fetchone()
     return history_id
 
 
@@ -59,7 +56,7 @@ def record_finish(
 ) -> int:
     """Close the history row and update job status; the view's consecutive failures after it."""
     failures, duration, started = cursor.execute(
-        _sql("history_finish"),
+        reporting_sql("history_finish"),
         {
             "history_id": history_id,
             "status": status,
@@ -70,7 +67,7 @@ def record_finish(
         },
     ).fetchone()
     cursor.execute(
-        _sql("job_status_upsert"),
+        reporting_sql("job_status_upsert"),
         {
             **_identity(view, run_id),
             "status": status,
@@ -85,11 +82,11 @@ def record_finish(
 
 
 def record_skipped(cursor, view: dict[str, Any], run_id: str, reason: str) -> None:
-    cursor.execute(_sql("history_skipped"), {**_identity(view, run_id), "errors": reason})
+    cursor.execute(reporting_sql("history_skipped"), {**_identity(view, run_id), "errors": reason})
 
 
 def run_outcome(cursor, run_id: str) -> dict[str, dict[str, Any]]:
-    rows = cursor.execute(_sql("run_outcome"), {"run_id": run_id}).fetchall()
+    rows = cursor.execute(reporting_sql("run_outcome"), {"run_id": run_id}).fetchall()
     return {
         table: {"status": status, "action": action, "errors": errors, "rows": records}
         for table, status, action, errors, records in rows
@@ -109,13 +106,13 @@ def breaker_record(conn, breaker: CircuitBreaker, *, run_id: str, table_name: st
     with conn.cursor() as cursor:
         if failed:
             first = cursor.execute(
-                _sql("breaker_count_failure"), {"run_id": run_id, "table_name": table_name}
+                reporting_sql("breaker_count_failure"), {"run_id": run_id, "table_name": table_name}
             ).fetchone()
             new_state = breaker.after_failure(state, now) if first else state
         else:
             new_state = breaker.after_success(state)
         cursor.execute(
-            _sql("breaker_save"),
+            reporting_sql("breaker_save"),
             {"name": BREAKER_NAME, "failures": new_state.failures, "opened_at": new_state.opened_at},
         )
     conn.commit()
@@ -124,6 +121,6 @@ def breaker_record(conn, breaker: CircuitBreaker, *, run_id: str, table_name: st
 
 def _lock_breaker(conn):
     with conn.cursor() as cursor:
-        cursor.execute(_sql("breaker_ensure"), {"name": BREAKER_NAME})
-        failures, opened_at, now = cursor.execute(_sql("breaker_lock"), {"name": BREAKER_NAME}).fetchone()
+        cursor.execute(reporting_sql("breaker_ensure"), {"name": BREAKER_NAME})
+        failures, opened_at, now = cursor.execute(reporting_sql("breaker_lock"), {"name": BREAKER_NAME}).fetchone()
     return BreakerState(failures=failures, opened_at=opened_at), now

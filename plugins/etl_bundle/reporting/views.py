@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
-from etl_bundle.common.sql import render_sql
+from etl_bundle.reporting import reporting_sql
 
 TEMP_SUFFIX = "__seeder_new"
 PRIVILEGES = frozenset({"SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER", "MAINTAIN"})
@@ -46,12 +45,8 @@ def index_tail(definition: str) -> tuple[bool, str]:
     return bool(match.group(1)), match.group(2)
 
 
-def _sql(template: str, **context: Any) -> str:
-    return render_sql(f"reporting/{template}.sql", dialect="postgres", **context)
-
-
 def view_state(cursor, schema: str, name: str) -> ViewState | None:
-    row = cursor.execute(_sql("view_state"), {"schema": schema, "name": name}).fetchone()
+    row = cursor.execute(reporting_sql("view_state"), {"schema": schema, "name": name}).fetchone()
     return ViewState(*row) if row else None
 
 
@@ -59,21 +54,21 @@ def refresh(conn, *, schema: str, name: str, query: str, stored_hash: str | None
     """Bring the view up to date in one transaction; the result counts its rows and bytes."""
     view = {"schema": schema, "name": name}
     with conn.cursor() as cursor:
-        cursor.execute(_sql("set_timeouts"), timeouts)
+        cursor.execute(reporting_sql("set_timeouts"), timeouts)
         state = view_state(cursor, schema, name)
         if state is None:
-            cursor.execute(_sql("create_view", query=query, **view))
+            cursor.execute(reporting_sql("create_view", query=query, **view))
             action = "created"
         elif stored_hash != query_hash:
             _rebuild(cursor, state, query=query, **view)
             action = "rebuilt"
         else:
             concurrently = state.has_unique_index and state.populated
-            cursor.execute(_sql("refresh_view", concurrently=concurrently, **view))
+            cursor.execute(reporting_sql("refresh_view", concurrently=concurrently, **view))
             action = "refreshed_concurrently" if concurrently else "refreshed"
-        cursor.execute(_sql("analyze_view", **view))
+        cursor.execute(reporting_sql("analyze_view", **view))
         state = view_state(cursor, schema, name)
-        rows, size = cursor.execute(_sql("view_stats", **view), {"oid": state.oid}).fetchone()
+        rows, size = cursor.execute(reporting_sql("view_stats", **view), {"oid": state.oid}).fetchone()
     conn.commit()
     return RefreshResult(action=action, rows=rows, bytes=size)
 
@@ -85,14 +80,14 @@ def _rebuild(cursor, old: ViewState, *, schema: str, name: str, query: str) -> N
     commit together. Indexes and grants are copied over.
     """
     new_name = temp_name(name)
-    cursor.execute(_sql("rebuild_lock"), {"table_name": f"{schema}.{name}"})
-    cursor.execute(_sql("drop_view", schema=schema, name=new_name, if_exists=True))
-    cursor.execute(_sql("create_view", schema=schema, name=new_name, query=query))
-    indexes = cursor.execute(_sql("view_indexes"), {"oid": old.oid}).fetchall()
+    cursor.execute(reporting_sql("rebuild_lock"), {"table_name": f"{schema}.{name}"})
+    cursor.execute(reporting_sql("drop_view", schema=schema, name=new_name, if_exists=True))
+    cursor.execute(reporting_sql("create_view", schema=schema, name=new_name, query=query))
+    indexes = cursor.execute(reporting_sql("view_indexes"), {"oid": old.oid}).fetchall()
     for index_name, definition in indexes:
         unique, tail = index_tail(definition)
         cursor.execute(
-            _sql(
+            reporting_sql(
                 "create_index",
                 unique=unique,
                 index=temp_name(index_name),
@@ -101,11 +96,11 @@ def _rebuild(cursor, old: ViewState, *, schema: str, name: str, query: str) -> N
                 definition_tail=tail,
             )
         )
-    for grantee, privilege in cursor.execute(_sql("view_grants"), {"oid": old.oid}).fetchall():
+    for grantee, privilege in cursor.execute(reporting_sql("view_grants"), {"oid": old.oid}).fetchall():
         if privilege not in PRIVILEGES:
             raise ValueError(f"unexpected privilege {privilege!r} on {schema}.{name}")
-        cursor.execute(_sql("grant", privilege=privilege, grantee=grantee, schema=schema, name=new_name))
-    cursor.execute(_sql("drop_view", schema=schema, name=name, if_exists=False))
-    cursor.execute(_sql("rename_view", schema=schema, name=new_name, new_name=name))
+        cursor.execute(reporting_sql("grant", privilege=privilege, grantee=grantee, schema=schema, name=new_name))
+    cursor.execute(reporting_sql("drop_view", schema=schema, name=name, if_exists=False))
+    cursor.execute(reporting_sql("rename_view", schema=schema, name=new_name, new_name=name))
     for index_name, _ in indexes:
-        cursor.execute(_sql("rename_index", schema=schema, name=temp_name(index_name), new_name=index_name))
+        cursor.execute(reporting_sql("rename_index", schema=schema, name=temp_name(index_name), new_name=index_name))
