@@ -3,6 +3,12 @@
 Accented, hyphenated and multi-part names, apostrophes, particles, Feb 29 birthdays,
 open exits, a person with two exits from one care entry, and rows without a birth or
 entry date (dropped by the DAG, counted). Every name is made up.
+
+Beside it, what ``dfps_dps_receive`` looks up: IMPACT's runaway list
+(``caps.sa_98_runaways`` behind the function ``qtr_dps_cvs_pkg.get_sa_98(start, end)``,
+standing in for the package function ``caps.qtr_dps_cvs_pkg.get_sa_98``), county to
+DFPS region (``caps.cnty_reg_tableau``) and the warehouse's monthly snapshot of each
+child's legal county (``caps.sa_sum``, ``caps.ccount``, ``caps.time_dim``).
 """
 
 from __future__ import annotations
@@ -33,6 +39,92 @@ MIDDLE = ["Lee", None, "Ángel", "Marie", None]
 LAST = ["García-López", "De La Cruz", "St. John", "McDonald", "O'Neil", "Nguyễn", "Smith Jr.", "Van der Berg", "Peña"]
 GENDERS = ["Male", "Female", "Unknown", None]
 FISCAL_YEARS = (2024, 2025, 2026, 2027)
+
+LOOKUP_DDL = """
+DROP FUNCTION IF EXISTS qtr_dps_cvs_pkg.get_sa_98(date, date);
+DROP TABLE IF EXISTS caps.sa_98_runaways;
+DROP TABLE IF EXISTS caps.cnty_reg_tableau;
+DROP TABLE IF EXISTS caps.sa_sum;
+DROP TABLE IF EXISTS caps.ccount;
+DROP TABLE IF EXISTS caps.time_dim;
+CREATE TABLE caps.sa_98_runaways (
+    child_pid INTEGER NOT NULL,
+    nm_child VARCHAR(90),
+    dt_runaway DATE NOT NULL,
+    legal_status VARCHAR(40),
+    legal_county VARCHAR(40),
+    dt_recovered DATE,
+    returned_by VARCHAR(40),
+    txt_run_rsn VARCHAR(200)
+);
+CREATE TABLE caps.cnty_reg_tableau (cnty_name VARCHAR(40) NOT NULL, sub_reg VARCHAR(3) NOT NULL);
+CREATE TABLE caps.ccount (code VARCHAR(3) NOT NULL, decode VARCHAR(40) NOT NULL);
+CREATE TABLE caps.time_dim (id_time_load INTEGER NOT NULL, dt_month DATE NOT NULL);
+CREATE TABLE caps.sa_sum (
+    id_sa_person INTEGER NOT NULL,
+    cd_legal_cnty VARCHAR(3),
+    nm_person_name VARCHAR(90),
+    id_time_load INTEGER NOT NULL
+);
+CREATE INDEX sa_sum_time_load ON caps.sa_sum (id_time_load);
+CREATE SCHEMA IF NOT EXISTS qtr_dps_cvs_pkg;
+CREATE FUNCTION qtr_dps_cvs_pkg.get_sa_98(start_date date, end_date date)
+RETURNS TABLE (
+    child_pid integer,
+    nm_child varchar,
+    dt_runaway date,
+    legal_status varchar,
+    legal_county varchar,
+    dt_recovered date
+)
+LANGUAGE sql STABLE AS $$
+    SELECT r.child_pid, r.nm_child, r.dt_runaway, r.legal_status, r.legal_county, r.dt_recovered
+    FROM caps.sa_98_runaways r
+    WHERE r.dt_runaway <= $2 AND (r.dt_recovered IS NULL OR r.dt_recovered >= $1)
+$$;
+"""
+# (IMPACT county code, county name, DFPS region): the ccount rows; all but Loving are in cnty_reg_tableau.
+COUNTIES = [
+    ("001", "Anderson", "04"),
+    ("015", "Bexar", "08"),
+    ("031", "Cameron", "11"),
+    ("043", "Collin", "03"),
+    ("057", "Dallas", "03"),
+    ("061", "Denton", "03"),
+    ("071", "El Paso", "10"),
+    ("079", "Fort Bend", "06"),
+    ("101", "Harris", "06"),
+    ("108", "Hidalgo", "11"),
+    ("123", "Jefferson", "05"),
+    ("151", "Loving", "09"),
+    ("152", "Lubbock", "01"),
+    ("161", "McLennan", "07"),
+    ("165", "Midland", "09"),
+    ("178", "Nueces", "11"),
+    ("212", "Smith", "04"),
+    ("220", "Tarrant", "03"),
+    ("221", "Taylor", "02"),
+    ("227", "Travis", "07"),
+    ("246", "Williamson", "07"),
+]
+NOT_IN_REGIONS = {"Loving"}
+OUT_OF_STATE = "255"  # a legal county code with no ccount row: LEGAL_COUNTY comes back NULL
+COUNTY_WEIGHTS = {"101": 8, "057": 6, "015": 6, "227": 5, "220": 5, "071": 3, "108": 3}
+LEGAL_STATUSES = [
+    "TMC",
+    "PMC/ Rts Not Term",
+    "PMC/ Rts Term (All)",
+    "PMC/ Rts Term (Mother)",
+    "PMC/Rts Term (Father)",
+    None,
+    "JMC",  # not one of the statuses the report counts
+    "TMC/PMC Other",
+]
+LEGAL_STATUS_WEIGHTS = [30, 15, 20, 6, 5, 8, 8, 8]
+RETURNED_BY = ["Law enforcement", "Caseworker", "Self", "Family member", "Placement staff"]
+RUN_REASONS = ["Left placement without permission", "Did not return from school", "Left with a friend", None]
+TIME_DIM_FIRST = date(2023, 9, 1)
+TIME_DIM_MONTHS = 48  # 2023-09-01 .. 2027-08-01
 
 
 def quarter_start(fiscal_year: int, quarter: int) -> date:
@@ -78,13 +170,133 @@ def rows(per_quarter: int, rng: random.Random) -> list[tuple]:
     return out
 
 
+def per_quarter(size: int) -> int:
+    return max(20, size // 16)
+
+
+def generated(size: int) -> list[tuple]:
+    """The caps.qtr_dps_cvs rows ``seed`` loads for ``size``."""
+    return rows(per_quarter(size), random.Random(6))
+
+
+def display_name(row: tuple) -> str:
+    """IMPACT's ``Last, First Middle`` for a caps.qtr_dps_cvs row."""
+    first = " ".join(part for part in (row[1], row[2]) if part)
+    return f"{row[3]}, {first}"
+
+
+def time_dim_rows() -> list[tuple[int, date]]:
+    """One load per month, 2023-09-01 to 2027-08-01, ids increasing with the month."""
+    out = []
+    for n in range(TIME_DIM_MONTHS):
+        month = TIME_DIM_FIRST.month - 1 + n
+        out.append((301 + n, date(TIME_DIM_FIRST.year + month // 12, month % 12 + 1, 1)))
+    return out
+
+
+def legal_counties(person_ids: list[int], rng: random.Random) -> dict[int, str]:
+    """Each person's legal county code: mostly the big counties, a few Loving (no region) or out of state."""
+    codes = [code for code, _, _ in COUNTIES]
+    weights = [COUNTY_WEIGHTS.get(code, 1) for code in codes]
+    out = {}
+    for person in person_ids:
+        roll = rng.random()
+        out[person] = OUT_OF_STATE if roll < 0.02 else "151" if roll < 0.04 else rng.choices(codes, weights)[0]
+    return out
+
+
+def runaway_rows(data: list[tuple], counties: dict[int, str], rng: random.Random) -> list[tuple]:
+    """caps.sa_98_runaways: about one child in eight of each quarter ran away, mostly during it.
+
+    Some ran before the quarter and are still gone (open), some came back (recovered),
+    some ran twice. Columns: child_pid, nm_child, dt_runaway, legal_status, legal_county,
+    dt_recovered, returned_by, txt_run_rsn.
+    """
+    names = {code: name for code, name, _ in COUNTIES}
+    first_rows: dict[int, tuple] = {}
+    for row in data:
+        if row[5] is not None:
+            first_rows.setdefault(row[0], row)
+    out = []
+    for person, row in first_rows.items():
+        if rng.random() >= 0.125:
+            continue
+        start = quarter_start(row[8], row[9])
+        status = rng.choices(LEGAL_STATUSES, LEGAL_STATUS_WEIGHTS)[0]
+        county = names.get(counties[person], "Out of State")
+        ran = start + timedelta(days=rng.randrange(-45, 85))
+        ran = max(ran, row[5])
+        for _ in range(2 if rng.random() < 0.15 else 1):
+            recovered = ran + timedelta(days=rng.randrange(0, 40)) if rng.random() < 0.6 else None
+            out.append(
+                (
+                    person,
+                    display_name(row),
+                    ran,
+                    status,
+                    county,
+                    recovered,
+                    rng.choice(RETURNED_BY) if recovered else None,
+                    rng.choice(RUN_REASONS),
+                )
+            )
+            if recovered is None:
+                break
+            ran = recovered + timedelta(days=rng.randrange(3, 30))
+    return out
+
+
+def sa_sum_rows(data: list[tuple], counties: dict[int, str], rng: random.Random) -> list[tuple]:
+    """caps.sa_sum: every child in every monthly load; a few move county, a few appear twice in a month."""
+    names: dict[int, str] = {}
+    for row in data:
+        names.setdefault(row[0], display_name(row))
+    codes = [code for code, _, _ in COUNTIES]
+    loads = time_dim_rows()
+    out = []
+    for person, name in names.items():
+        county = counties[person]
+        moves_at = rng.randrange(len(loads)) if rng.random() < 0.05 else None
+        for n, (load, _) in enumerate(loads):
+            if n == moves_at:
+                county = rng.choice(codes)
+            out.append((person, county, name, load))
+            if person % 41 == 0:
+                out.append((person, county, name, load))  # two stages in one month: DISTINCT removes it
+    return out
+
+
+def seed_lookups(conn: Any, data: list[tuple]) -> dict[str, int]:
+    """The tables and the function dfps_dps_receive reads, beside caps.qtr_dps_cvs (same connection)."""
+    counties = legal_counties(sorted({row[0] for row in data}), random.Random(98))
+    loads = {
+        "caps.sa_98_runaways (child_pid, nm_child, dt_runaway, legal_status, legal_county, dt_recovered,"
+        " returned_by, txt_run_rsn)": runaway_rows(data, counties, random.Random(980)),
+        "caps.cnty_reg_tableau (cnty_name, sub_reg)": [
+            (name, region) for _, name, region in COUNTIES if name not in NOT_IN_REGIONS
+        ],
+        "caps.ccount (code, decode)": [(code, name) for code, name, _ in COUNTIES],
+        "caps.time_dim (id_time_load, dt_month)": time_dim_rows(),
+        "caps.sa_sum (id_sa_person, cd_legal_cnty, nm_person_name, id_time_load)": sa_sum_rows(
+            data, counties, random.Random(99)
+        ),
+    }
+    conn.execute(LOOKUP_DDL)
+    counts = {}
+    for target, values in loads.items():
+        with conn.cursor().copy(f"COPY {target} FROM STDIN") as copy:
+            for value in values:
+                copy.write_row(value)
+        counts[target.split(" ")[0]] = len(values)
+    return counts
+
+
 def seed(state: dict[str, Any], size: int) -> str:
     import psycopg
 
     from devstack.services import DATABASES, server_url
 
-    per_quarter = max(20, size // 16)
-    data = rows(per_quarter, random.Random(6))
+    data = generated(size)
     with psycopg.connect(server_url(state["services"]["postgres"], DATABASES["oracle_standin"])) as conn:
         conn.execute(DDL)
         with conn.cursor().copy(
@@ -93,4 +305,8 @@ def seed(state: dict[str, Any], size: int) -> str:
         ) as copy:
             for row in data:
                 copy.write_row(row)
-    return f"DFPS: {len(data)} children-in-care rows in caps.qtr_dps_cvs, FY{FISCAL_YEARS[0]}-FY{FISCAL_YEARS[-1]}"
+        counts = seed_lookups(conn, data)
+    return (
+        f"DFPS: {len(data)} children-in-care rows in caps.qtr_dps_cvs, FY{FISCAL_YEARS[0]}-FY{FISCAL_YEARS[-1]};"
+        f" lookups {', '.join(f'{table} {n}' for table, n in counts.items())} and qtr_dps_cvs_pkg.get_sa_98"
+    )
