@@ -13,9 +13,16 @@ child's legal county (``caps.sa_sum``, ``caps.ccount``, ``caps.time_dim``).
 
 from __future__ import annotations
 
+import os
 import random
-from datetime import date, timedelta
+import sys
+from collections import Counter
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
+
+from devstack import paths
 
 DDL = """
 CREATE SCHEMA IF NOT EXISTS caps;
@@ -125,6 +132,26 @@ RETURNED_BY = ["Law enforcement", "Caseworker", "Self", "Family member", "Placem
 RUN_REASONS = ["Left placement without permission", "Did not return from school", "Left with a friend", None]
 TIME_DIM_FIRST = date(2023, 9, 1)
 TIME_DIM_MONTHS = 48  # 2023-09-01 .. 2027-08-01
+
+# DPS's answer: the results file (colon-separated) and its counts, in the SFTP folder to_dfps.
+ANSWER_FOLDER = "to_dfps"
+RESULTS_HEADER = (
+    "CPS NAME:FULL NAME:CPS DOB:S:R:E:DOE:LAST CONT:HR:ORI:ORI DESC:COUNTY NAME:ORI PHONE:NIC #:STS"
+    ":LOCATE DTE:CLR/CAN DTE"
+)
+RESULT_STATUSES = ("LOC", "ACTV", "CLRD", "CANC")
+ANSWER_SHARE = 0.3  # of the reference's people DPS has a record for
+# (ORI, ORI DESC, COUNTY NAME, ORI PHONE): the reporting agencies; the phone numbers are fictional 555-01xx.
+AGENCIES = [
+    ("TX2270100", "AUSTIN PD", "TRAVIS", "512-555-0100"),
+    ("TX1012000", "HOUSTON PD", "HARRIS", "713-555-0101"),
+    ("TX0150300", "SAN ANTONIO PD", "BEXAR", "210-555-0102"),
+    ("TX0570700", "DALLAS PD", "DALLAS", "214-555-0103"),
+    ("TX0710200", "EL PASO PD", "EL PASO", "915-555-0104"),
+    ("TX1080000", "HIDALGO CO SO", "HIDALGO", "956-555-0105"),
+    ("TX2200100", "FORT WORTH PD", "TARRANT", "817-555-0106"),
+]
+UNMATCHED_FIRST = ("ROSALIND", "BARTHOLOMEW", "PERPETUA")  # not in FIRST: these rows match no reference name
 
 
 def quarter_start(fiscal_year: int, quarter: int) -> date:
@@ -310,3 +337,181 @@ def seed(state: dict[str, Any], size: int) -> str:
         f"DFPS: {len(data)} children-in-care rows in caps.qtr_dps_cvs, FY{FISCAL_YEARS[0]}-FY{FISCAL_YEARS[-1]};"
         f" lookups {', '.join(f'{table} {n}' for table, n in counts.items())} and qtr_dps_cvs_pkg.get_sa_98"
     )
+
+
+# --- DPS's answer (the seed plays DPS) ---------------------------------------------------
+
+
+def _bundle_on_path() -> None:
+    """``etl_bundle`` as Airflow imports it: the plugins folder on ``sys.path`` (``python -m devstack`` lacks it)."""
+    plugins = str(paths.PROJECT_ROOT / "plugins")
+    if plugins not in sys.path:
+        sys.path.insert(0, plugins)
+
+
+def default_period(today: date | None = None) -> Any:
+    """The period ``airflow dags test dfps_dps_send`` handles: the last quarter that ended before today (Chicago)."""
+    _bundle_on_path()
+    from zoneinfo import ZoneInfo
+
+    from etl_bundle.common.fiscal import quarter_containing
+
+    return quarter_containing(today or datetime.now(ZoneInfo("America/Chicago")).date()).previous()
+
+
+def reference_rows(period: Any, size: int = 1000) -> list[dict[str, Any]]:
+    """The reference rows dfps_dps_send writes for ``period`` from what ``seed(state, size)`` loads."""
+    _bundle_on_path()
+    from etl_bundle.dfps.children import Child, prepare
+
+    children = [
+        Child(
+            person_id=row[0],
+            first=row[1],
+            middle=row[2],
+            last=row[3],
+            birth=row[4],
+            entered=row[5],
+            exited=row[6],
+            gender=row[7],
+        )
+        for row in generated(size)
+        if row[8] == period.fiscal_year and (period.quarter is None or row[9] == period.quarter)
+    ]
+    return prepare(children).rows
+
+
+def _mdy(day: date | None) -> str:
+    return day.strftime("%m/%d/%Y") if day else ""
+
+
+def _between(rng: random.Random, first: date, last: date) -> date:
+    return first + timedelta(days=rng.randrange(max(0, (last - first).days) + 1))
+
+
+def _result_line(
+    name: str, full_name: str, birth: date, sex: str, contact: date, status: str, rng: random.Random
+) -> str:
+    ori, ori_desc, county, phone = rng.choice(AGENCIES)
+    located = contact + timedelta(days=rng.randrange(0, 25)) if status == "LOC" else None
+    cleared = contact + timedelta(days=rng.randrange(0, 40)) if status in ("CLRD", "CANC") else None
+    cells = [
+        name,
+        full_name,
+        _mdy(birth),
+        sex if sex in ("M", "F") else rng.choice("MF"),
+        rng.choice("WWBBHI"),
+        rng.choice("HNU"),
+        _mdy(contact + timedelta(days=rng.randrange(0, 4))),
+        _mdy(contact),
+        f"{rng.randrange(24):02d}",
+        ori,
+        ori_desc,
+        county,
+        phone,
+        f"M{rng.randrange(10**9):09d}",
+        status,
+        _mdy(located),
+        _mdy(cleared),
+    ]
+    return ":".join(cells) + ":"
+
+
+def results_lines(reference: Iterable[dict[str, Any]], period: Any, rng: random.Random) -> list[str]:
+    """DPS's results file for ``period`` (header first): records for about 30% of the reference's people.
+
+    Most contacts fall in the period and the care episode; every tenth person has LOC and
+    CLRD on one contact date, one in ten two contact dates, one in ten an ACTV record
+    that began before the period, one in ten a contact outside the window, one in ten a
+    cancelled record. Three rows carry names that are not in the reference at all.
+    """
+    by_person: dict[Any, list[dict[str, Any]]] = {}
+    for ref in reference:
+        by_person.setdefault(ref["Person_ID"], []).append(ref)
+    people = sorted(by_person)
+    chosen = sorted(rng.sample(people, round(len(people) * ANSWER_SHARE)))
+    start, end = period.start, period.next_start - timedelta(days=1)
+    lines = []
+    for n, person in enumerate(chosen):
+        ref = rng.choice(by_person[person])
+        middle = f" {ref['Middle_Name']}" if ref["Middle_Name"] else ""
+        full_name = f"{ref['Last_Name']}, {ref['First_Name']}{middle}"
+        first = max(start, ref["Entered_Care"])
+        last = min(end, ref["Exited_Care"] or end)
+        contact = _between(rng, first, last) if first <= last else start
+
+        def line(day: date, status: str, ref=ref, full_name=full_name) -> str:
+            return _result_line(ref["Name"], full_name, ref["Date_of_Birth"], ref["Sex"], day, status, rng)
+
+        kind = n % 10
+        if kind == 0:  # two statuses on one contact date
+            lines += [line(contact, "LOC"), line(contact, "CLRD")]
+        elif kind == 1:  # two contact dates
+            lines += [line(start - timedelta(days=rng.randrange(20, 200)), "CLRD"), line(contact, "LOC")]
+        elif kind == 2:  # still open, began before the period
+            lines.append(line(start - timedelta(days=rng.randrange(1, 120)), "ACTV"))
+        elif kind == 3:  # outside the window: after it, or cleared before it
+            after = rng.random() < 0.5
+            day = end + timedelta(days=rng.randrange(1, 60)) if after else start - timedelta(days=rng.randrange(1, 90))
+            lines.append(line(day, rng.choice(("LOC", "CLRD")) if after else "CLRD"))
+        elif kind == 4:  # cancelled
+            lines.append(line(contact, "CANC"))
+        else:
+            lines.append(line(contact, rng.choices(RESULT_STATUSES, (40, 20, 25, 15))[0]))
+    names = {ref["Name"] for refs in by_person.values() for ref in refs}
+    lasts = sorted({ref["Last_Name"] for refs in by_person.values() for ref in refs}) or ["DOE"]
+    for n, first_name in enumerate(UNMATCHED_FIRST):
+        last_name = lasts[n * 7 % len(lasts)]
+        name = f"{last_name},{first_name}"
+        if name in names:
+            continue
+        birth = date(2009, 1, 1) + timedelta(days=rng.randrange(3000))
+        lines.append(
+            _result_line(name, f"{last_name}, {first_name}", birth, "F", _between(rng, start, end), "LOC", rng)
+        )
+    return [RESULTS_HEADER, *sorted(lines)]
+
+
+def counts_text(results: list[str]) -> str:
+    """DPS's counts file for a results file (its lines, header first): the total and one line per status."""
+    column = RESULTS_HEADER.split(":").index("STS")
+    statuses = Counter(line.split(":")[column] for line in results[1:])
+    lines = [f"TOTAL RECORDS: {len(results) - 1}"]
+    lines += [f"{status}: {statuses.get(status, 0)}" for status in RESULT_STATUSES]
+    return "\n".join(lines) + "\n"
+
+
+def answer_names(period_label: str) -> tuple[str, str]:
+    return f"dfps-missing-person-results_{period_label}.txt", f"dfps-missing-person-counts_{period_label}.txt"
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Owner-only, whole or not at all: written aside under a dot name, then renamed into place."""
+    part = path.with_name(f".{path.name}.part")
+    fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii", newline="\n") as out:
+        out.write(text)
+    os.chmod(part, 0o600)
+    os.replace(part, path)
+
+
+def place_dps_answer(period_label: str | None = None, size: int = 1000) -> list[Path]:
+    """DPS's results and counts files for the period (default: the one the demo sends) in sftp ``to_dfps``."""
+    _bundle_on_path()
+    from etl_bundle.common.fiscal import FiscalPeriod
+
+    period = FiscalPeriod.parse(period_label) if period_label else default_period()
+    results = results_lines(reference_rows(period, size), period, random.Random(f"dps-answer-{period.label}"))
+    folder = paths.sftp_root() / ANSWER_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    results_name, counts_name = answer_names(period.label)
+    _write_private(folder / results_name, "\n".join(results) + "\n")
+    _write_private(folder / counts_name, counts_text(results))
+    return [folder / results_name, folder / counts_name]
+
+
+def seed_dps_answer(state: dict[str, Any], size: int) -> str:
+    """Seeder: DPS's answer for the period the demo sends (after ``seed``: same ``size``, same children)."""
+    written = place_dps_answer(size=size)
+    rows = len(written[0].read_text(encoding="ascii").splitlines()) - 1
+    return f"DPS answer: {rows} result rows in {', '.join(str(path) for path in written)}"

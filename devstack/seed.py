@@ -29,6 +29,7 @@ SEEDERS: list[Seeder] = [
     ecapris_data.seed,
     reporting_data.seed,
     dfps_data.seed,
+    dfps_data.seed_dps_answer,
 ]
 
 
