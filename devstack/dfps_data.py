@@ -293,10 +293,10 @@ def sa_sum_rows(data: list[tuple], counties: dict[int, str], rng: random.Random)
     return out
 
 
-def seed_lookups(conn: Any, data: list[tuple]) -> dict[str, int]:
-    """The tables and the function dfps_dps_receive reads, beside caps.qtr_dps_cvs (same connection)."""
+def lookup_tables(data: list[tuple]) -> dict[str, list[tuple]]:
+    """``COPY`` target (table and columns) -> rows, for the lookups beside ``data`` (caps.qtr_dps_cvs rows)."""
     counties = legal_counties(sorted({row[0] for row in data}), random.Random(98))
-    loads = {
+    return {
         "caps.sa_98_runaways (child_pid, nm_child, dt_runaway, legal_status, legal_county, dt_recovered,"
         " returned_by, txt_run_rsn)": runaway_rows(data, counties, random.Random(980)),
         "caps.cnty_reg_tableau (cnty_name, sub_reg)": [
@@ -308,6 +308,11 @@ def seed_lookups(conn: Any, data: list[tuple]) -> dict[str, int]:
             data, counties, random.Random(99)
         ),
     }
+
+
+def seed_lookups(conn: Any, data: list[tuple]) -> dict[str, int]:
+    """The tables and the function dfps_dps_receive reads, beside caps.qtr_dps_cvs (same connection)."""
+    loads = lookup_tables(data)
     conn.execute(LOOKUP_DDL)
     counts = {}
     for target, values in loads.items():
@@ -451,7 +456,7 @@ def results_lines(reference: Iterable[dict[str, Any]], period: Any, rng: random.
         elif kind == 2:  # still open, began before the period
             lines.append(line(start - timedelta(days=rng.randrange(1, 120)), "ACTV"))
         elif kind == 3:  # outside the window: after it, or cleared before it
-            after = rng.random() < 0.5
+            after = n // 10 % 2 == 0
             day = end + timedelta(days=rng.randrange(1, 60)) if after else start - timedelta(days=rng.randrange(1, 90))
             lines.append(line(day, rng.choice(("LOC", "CLRD")) if after else "CLRD"))
         elif kind == 4:  # cancelled
@@ -495,13 +500,18 @@ def _write_private(path: Path, text: str) -> None:
     os.replace(part, path)
 
 
+def answer_rng(period_label: str) -> random.Random:
+    """The generator behind a period's answer: the same files every time."""
+    return random.Random(f"dps-answer-{period_label}")
+
+
 def place_dps_answer(period_label: str | None = None, size: int = 1000) -> list[Path]:
     """DPS's results and counts files for the period (default: the one the demo sends) in sftp ``to_dfps``."""
     _bundle_on_path()
     from etl_bundle.common.fiscal import FiscalPeriod
 
     period = FiscalPeriod.parse(period_label) if period_label else default_period()
-    results = results_lines(reference_rows(period, size), period, random.Random(f"dps-answer-{period.label}"))
+    results = results_lines(reference_rows(period, size), period, answer_rng(period.label))
     folder = paths.sftp_root() / ANSWER_FOLDER
     folder.mkdir(parents=True, exist_ok=True)
     results_name, counts_name = answer_names(period.label)
