@@ -235,8 +235,8 @@ def legal_counties(person_ids: list[int], rng: random.Random) -> dict[int, str]:
 def runaway_rows(data: list[tuple], counties: dict[int, str], rng: random.Random) -> list[tuple]:
     """caps.sa_98_runaways: about one child in eight of each quarter ran away, mostly during it.
 
-    Some ran before the quarter and are still gone (open), some came back (recovered),
-    some ran twice. Columns: child_pid, nm_child, dt_runaway, legal_status, legal_county,
+    Most came back within weeks, some after months, one in ten is still gone (open);
+    some ran before the quarter, some twice. Columns: child_pid, nm_child, dt_runaway, legal_status, legal_county,
     dt_recovered, returned_by, txt_run_rsn.
     """
     names = {code: name for code, name, _ in COUNTIES}
@@ -254,7 +254,9 @@ def runaway_rows(data: list[tuple], counties: dict[int, str], rng: random.Random
         ran = start + timedelta(days=rng.randrange(-45, 85))
         ran = max(ran, row[5])
         for _ in range(2 if rng.random() < 0.15 else 1):
-            recovered = ran + timedelta(days=rng.randrange(0, 40)) if rng.random() < 0.6 else None
+            roll = rng.random()  # most come back within weeks, some after months, one in ten is still gone
+            recovered = ran + timedelta(days=rng.randrange(0, 40) if roll < 0.6 else rng.randrange(40, 300))
+            recovered = None if roll >= 0.9 else recovered
             out.append(
                 (
                     person,
