@@ -39,3 +39,14 @@ def test_an_empty_sheet_has_its_header(tmp_path):
 
 def test_column_letters():
     assert [column_letter(i) for i in (0, 25, 26, 51, 701, 702)] == ["A", "Z", "AA", "AZ", "ZZ", "AAA"]
+
+
+def test_read_workbook_pads_rows_whose_last_cells_are_empty(tmp_path):
+    from etl_bundle.common.xlsx import read_workbook
+
+    path = tmp_path / "short.xlsx"
+    write_workbook(path, ["Person_ID", "Exited_Care", "Outcome"], [{"Person_ID": 7}, {"Person_ID": 8, "Outcome": "x"}])
+    assert read_workbook(path) == [
+        {"Person_ID": 7, "Exited_Care": None, "Outcome": None},
+        {"Person_ID": 8, "Exited_Care": None, "Outcome": "x"},
+    ]

@@ -128,3 +128,23 @@ def write_workbook(path: Path, columns: Sequence[str], rows: Iterable[dict[str, 
                 count += 1
             sheet_xml.write(b"</sheetData></worksheet>")
     return count
+
+
+def read_workbook(path: Path) -> list[dict[str, Any]]:
+    """The first sheet as one mapping per row, keyed by the header row (openpyxl, read-only).
+
+    A row whose last cells are empty is short in read-only mode: it is padded with ``None``.
+    """
+    from openpyxl import load_workbook
+
+    book = load_workbook(path, read_only=True)
+    try:
+        rows = book.worksheets[0].iter_rows(values_only=True)
+        header = [str(name) for name in next(rows, ())]
+        return [
+            dict(zip(header, (*row, *[None] * (len(header) - len(row))), strict=True))
+            for row in rows
+            if any(cell is not None for cell in row)
+        ]
+    finally:
+        book.close()
