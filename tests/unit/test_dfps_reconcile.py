@@ -7,8 +7,11 @@ from datetime import date
 import pytest
 
 from etl_bundle.dfps.reconcile import (
+    IMPACT_COLUMNS,
     best_per_person,
+    dps_not_in_impact,
     eighteenth_birthday,
+    impact_not_in_dps,
     in_window_and_care,
     match_reference,
     runaway_events,
@@ -89,3 +92,46 @@ def test_runaway_events_end_to_end_with_counts():
     events, counts = runaway_events(results, reference, *Q2)
     assert [(e["Person_ID"], e["STS"], e["CombDate"]) for e in events] == [(1, "LOC", date(2025, 1, 7))]
     assert counts == {"matched": 3, "unmatched": 1, "under_18": 2, "people": 1, "events": 1}
+
+
+def impact(pid, status="TMC", recovered=None, county="Travis"):
+    return {
+        "CHILD_PID": pid,
+        "NM_CHILD": "MADE UP",
+        "DT_RUNAWAY": date(2025, 1, 2),
+        "LEGAL_STATUS": status,
+        "LEGAL_COUNTY": county,
+        "DT_RECOVERED": recovered,
+    }
+
+
+def test_dps_events_not_on_impacts_list_get_legal_county_region_and_blank_outcome():
+    events = [{"Person_ID": 11, "STS": "LOC"}, {"Person_ID": 12, "STS": "ACTV"}, {"Person_ID": 13, "STS": "CLRD"}]
+    legal = {"12": {"LEGAL_COUNTY": "Travis ", "NM_PERSON_NAME": "DOE, JANE"}}
+    regions = {"TRAVIS": "07"}
+    rows = dps_not_in_impact(events, [impact("11")], legal, regions)
+    assert [r["Person_ID"] for r in rows] == [12, 13]  # "11" from Oracle matches 11 from the workbook
+    assert (rows[0]["Legal_County"], rows[0]["Name"], rows[0]["Legal_Region"]) == ("Travis ", "DOE, JANE", "07")
+    assert rows[1]["Legal_County"] is None and rows[1]["Legal_Region"] is None
+    assert all(r["Outcome"] is None and "Outcome" in r for r in rows)
+
+
+@pytest.mark.parametrize(
+    ("row", "kept"),
+    [
+        (impact(1), True),
+        (impact(1, status=None), True),  # no legal status recorded: still in scope
+        (impact(1, status="PMC/Rts Term (Father)"), True),
+        (impact(1, status="JMC"), False),
+        (impact(1, recovered=date(2025, 1, 9)), False),
+        (impact(2), False),  # DPS has an open (ACTV) record of child 2
+        (impact(3), True),  # DPS knows child 3, but the record is closed
+    ],
+)
+def test_impact_runaways_without_an_open_dps_record(row, kept):
+    events = [{"Person_ID": 2, "STS": "ACTV"}, {"Person_ID": 3, "STS": "CLRD"}]
+    rows = impact_not_in_dps([row], events)
+    assert bool(rows) is kept
+    if kept:
+        assert list(rows[0]) == IMPACT_COLUMNS and rows[0]["Outcome"] is None
+        assert "DT_RECOVERED" not in rows[0]

@@ -101,3 +101,76 @@ def runaway_events(
         "events": len(kept),
     }
     return kept, counts
+
+
+# The three workbooks' columns, as the reference names them.
+EVENT_COLUMNS = [
+    "CPS_DOB",
+    "S",
+    "R",
+    "E",
+    "LAST_CONT",
+    "HR",
+    "ORI_DESC",
+    "COUNTY_NAME",
+    "ORI_PHONE",
+    "NIC",
+    "STS",
+    "LOCATE_DT",
+    "CLR_CAN_DT",
+    "Person_ID",
+    "Entered_Care",
+    "Exited_Care",
+    "CombDate",
+]
+NOT_IN_IMPACT_COLUMNS = [*EVENT_COLUMNS, "Legal_County", "Name", "Legal_Region", "Outcome"]
+IMPACT_COLUMNS = ["CHILD_PID", "NM_CHILD", "DT_RUNAWAY", "LEGAL_STATUS", "LEGAL_COUNTY", "Outcome"]
+# Legal statuses under which a runaway still in IMPACT should have a DPS record (None: not recorded).
+CUSTODY_STATUSES = frozenset(
+    {"TMC", "PMC/ Rts Not Term", "PMC/ Rts Term (All)", "PMC/ Rts Term (Mother)", "PMC/Rts Term (Father)", None}
+)
+
+
+def person_key(value: Any) -> str:
+    """Person ids compare as text: the workbook gives ints, Oracle gives numbers or strings."""
+    return str(int(value)) if isinstance(value, (int, float)) or str(value).strip().isdigit() else str(value).strip()
+
+
+def dps_not_in_impact(
+    events: Iterable[dict[str, Any]],
+    impact_rows: Iterable[dict[str, Any]],
+    legal_by_person: dict[str, dict[str, Any]],
+    region_by_county: dict[str, str],
+) -> list[dict[str, Any]]:
+    """Runaway events DPS knows of whose child is not on IMPACT's runaway list, for manual review."""
+    in_impact = {person_key(row["CHILD_PID"]) for row in impact_rows}
+    out = []
+    for event in events:
+        person = person_key(event["Person_ID"])
+        if person in in_impact:
+            continue
+        legal = legal_by_person.get(person, {})
+        county = legal.get("LEGAL_COUNTY")
+        out.append(
+            {
+                **event,
+                "Legal_County": county,
+                "Name": legal.get("NM_PERSON_NAME"),
+                "Legal_Region": region_by_county.get((county or "").strip().upper()),
+                "Outcome": None,
+            }
+        )
+    return out
+
+
+def impact_not_in_dps(impact_rows: Iterable[dict[str, Any]], events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Children IMPACT lists as still missing (not recovered, in custody) that DPS has no open record of."""
+    open_in_dps = {person_key(e["Person_ID"]) for e in events if e["STS"] == "ACTV"}
+    out = []
+    for row in impact_rows:
+        if row["DT_RECOVERED"] is not None or row["LEGAL_STATUS"] not in CUSTODY_STATUSES:
+            continue
+        if person_key(row["CHILD_PID"]) in open_in_dps:
+            continue
+        out.append({**{c: row.get(c) for c in IMPACT_COLUMNS if c != "Outcome"}, "Outcome": None})
+    return out

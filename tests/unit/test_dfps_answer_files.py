@@ -1,0 +1,77 @@
+"""Which DPS files answer a period, and when they are ready to take."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from etl_bundle.common.fiscal import FiscalPeriod
+from etl_bundle.dfps.answer_files import RemoteFile, answer_kind, pick_answers, readiness, stable
+
+Q1 = FiscalPeriod.parse("FY2027_Q1")
+NOW = datetime(2026, 12, 10, 12, 0, tzinfo=UTC)
+GRACE = timedelta(minutes=60)
+
+
+def remote(name, size=100, minutes_ago=30):
+    return RemoteFile(name=name, size=size, mtime=int((NOW - timedelta(minutes=minutes_ago)).timestamp()))
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("dfps-missing-person-results_FY2027_Q1.txt", ("results", True)),
+        ("DFPS-Missing-Person-Counts_fy2027_q1.TXT", ("counts", True)),
+        ("dfps-missing-person-results.txt", ("results", False)),
+        ("dfps-missing-person-counts", ("counts", False)),
+        ("dfps-missing-person-results_FY2026_Q4.txt", None),  # another period's answer
+        ("dfps-missing-person-results_FY2027.txt", None),  # the whole year is another period
+        ("dfps-missing-person-results.txt.part", None),
+        ("Children_in_care_FY2027_Q1.txt", None),
+    ],
+)
+def test_answer_names_any_case_with_or_without_the_period(name, expected):
+    assert answer_kind(name, Q1) == expected
+
+
+def test_the_file_named_for_the_period_wins_over_an_unsuffixed_newer_one():
+    files = [
+        remote("dfps-missing-person-results.txt", minutes_ago=1),
+        remote("dfps-missing-person-results_FY2027_Q1.txt", minutes_ago=50),
+        remote("dfps-missing-person-counts.txt", minutes_ago=9),
+        remote("dfps-missing-person-counts_v2.txt"),
+    ]
+    picked = pick_answers(files, Q1)
+    assert picked["results"].name == "dfps-missing-person-results_FY2027_Q1.txt"
+    assert picked["counts"].name == "dfps-missing-person-counts.txt"
+
+
+def test_only_files_that_held_still_between_listings_are_stable():
+    first = {"results": remote("r", size=10), "counts": remote("c")}
+    second = {"results": remote("r", size=20), "counts": remote("c")}
+    assert stable(first, second) == {"counts": remote("c")}
+
+
+def test_results_and_counts_settled_are_ready():
+    seen = {"results": remote("r"), "counts": remote("c")}
+    found = readiness(seen, seen, NOW, GRACE)
+    assert found.ready and found.results.name == "r" and found.counts.name == "c"
+
+
+def test_a_growing_file_is_not_taken():
+    seen = {"results": remote("r", size=20), "counts": remote("c")}
+    found = readiness(seen, {"counts": remote("c")}, NOW, GRACE)
+    assert not found.ready and "still being written" in found.reason
+
+
+def test_counts_are_awaited_for_the_grace_period_then_the_run_goes_on_without_them():
+    early = {"results": remote("r", minutes_ago=10)}
+    assert not readiness(early, early, NOW, GRACE).ready
+    late = {"results": remote("r", minutes_ago=61)}
+    found = readiness(late, late, NOW, GRACE)
+    assert found.ready and found.counts is None and "without it" in found.reason
+
+
+def test_nothing_there_is_not_ready():
+    assert readiness({}, {}, NOW, GRACE).reason == "no results file yet"
