@@ -110,3 +110,13 @@ def test_reporting_seeder_waits_for_every_view_asset_the_invoice_refresh_emits(d
     schedule = dagbag.dags["reporting_seeder"].timetable
     awaited = {asset.name for asset in schedule.asset_condition.objects}
     assert emitted and awaited == emitted
+
+
+def test_dfps_receive_runs_period_by_period_with_send(dagbag):
+    """Same quarters, same logical dates: a backfill of both lines up run for run."""
+    send, receive = dagbag.dags["dfps_dps_send"], dagbag.dags["dfps_dps_receive"]
+    assert type(receive.timetable) is type(send.timetable)
+    assert receive.timetable.timezone == send.timetable.timezone
+    assert receive.start_date == send.start_date
+    sensor = receive.get_task("wait_for_dps_answer")
+    assert sensor.mode == "reschedule"

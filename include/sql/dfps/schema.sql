@@ -12,3 +12,11 @@ CREATE TABLE IF NOT EXISTS dfps.dps_exchanges (
     run_id TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS dps_exchanges_period ON dfps.dps_exchanges (period, direction);
+
+-- One row per receive run that told people DPS's answer was late (so it is said once).
+CREATE TABLE IF NOT EXISTS dfps.dps_late_notices (
+    period TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    notified_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+    PRIMARY KEY (period, run_id)
+);

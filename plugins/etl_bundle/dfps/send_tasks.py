@@ -18,6 +18,11 @@ EXCHANGE_ASSET = Asset(name="dfps.children_in_care")
 PERIOD_PATTERN = r"^FY[0-9]{4}(_Q[1-4])?$"
 
 
+def run_stamp(context) -> str:
+    """The run's timestamp in file names: its start, so every retry names files alike."""
+    return context["dag_run"].start_date.strftime("%Y%m%dT%H%M%S")
+
+
 @task
 def resolve_quarter(**context) -> str:
     """The Param's period, else the fiscal quarter of the run's data interval."""
@@ -46,7 +51,7 @@ def send_to_dps(period: str, **context) -> dict:
         share_conn_id=SHARE_CONN_ID,
         remote_dir=REMOTE_DIR_TO_DPS,
         run_id=context["run_id"],
-        stamp=context["dag_run"].start_date.strftime("%Y%m%dT%H%M%S"),
+        stamp=run_stamp(context),
         force=context["params"]["force"],
     )
     context["outlet_events"][EXCHANGE_ASSET].extra = {"period": period, "sha256": summary["sha256"]}

@@ -1,0 +1,87 @@
+"""
+### dfps_dps_receive
+
+Collects DPS's answer to the children-in-care list that `dfps_dps_send` sent for a
+fiscal quarter, and reconciles it with IMPACT for DFPS staff: **one run per fiscal
+quarter**, on the same timetable as send, so backfills line up period by period.
+
+**Waits** (reschedule mode, no worker slot held) for `dfps-missing-person-results*`
+and `dfps-missing-person-counts*` (any case, with or without the period suffix) in
+DPS's `to_dfps` folder (`dps_sftp`), taking a file only once its size holds still.
+Without a counts file after `counts_grace_minutes` it goes on and says so. After
+`late_after_hours` from send, one email says DPS is late; after `wait_hours` it fails.
+
+**Reads:** the answer (downloaded, checked against the server, archived, audited in
+`dfps.dps_exchanges`); the reference workbook send put on the share; from
+`dfps_oracle` IMPACT's runaway list (`caps.qtr_dps_cvs_pkg.get_sa_98`) for the fiscal
+year, legal county and name (`caps.SA_SUM@WARE`, `caps.CCOUNT@rpt`), county to region
+(`caps.cnty_reg_tableau`).
+
+**Writes:** `DPS_total_runaway_events_<period>.xlsx`, `DPS_not_in_IMPACT_<period>.xlsx`
+and `IMPACT_not_in_DPS_<period>.xlsx` (blank `Outcome` for review) to the share
+(`dfps_dps/to_cps`) and the archive (`dfps_dps/archive`), with the run's timestamp;
+an email with the counts and the files to the `dfps_dps_stakeholders` Variable. Only
+then are DPS's files removed from the server; archived copies older than
+`archive_retention_days` are purged. Files are owner-only; no name or birth date is
+logged or put in XCom.
+
+**Period:** the run's data interval (logical date = the quarter's first day), or the
+`period` Param (`FY2025_Q2`, `FY2025`) for a manual run.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import DAG, Param, conf
+
+from etl_bundle.common.dag_defaults import TIMEZONE, default_args
+from etl_bundle.common.fiscal_timetable import FiscalQuarterTimetable
+from etl_bundle.dfps.receive_tasks import (
+    REMOTE_DIR_FROM_DPS,
+    collect_answer,
+    purge_archive,
+    reconcile,
+    remove_from_server,
+)
+from etl_bundle.dfps.send_tasks import PERIOD_PATTERN, SFTP_CONN_ID, WAREHOUSE_CONN_ID, resolve_quarter
+from etl_bundle.dfps.sensors import DpsAnswerSensor
+
+with DAG(
+    dag_id="dfps_dps_receive",
+    schedule=FiscalQuarterTimetable(
+        delay_days=conf.getint("dfps_dps", "receive_delay_days", fallback=10), timezone=TIMEZONE
+    ),
+    start_date=pendulum.datetime(2024, 9, 1, tz=TIMEZONE),
+    catchup=False,
+    # One period at a time: an answer without a period suffix goes to the oldest waiting run.
+    max_active_runs=1,
+    dagrun_timeout=pendulum.duration(days=5),
+    default_args=default_args(retries=3, retry_delay=pendulum.duration(minutes=2)),
+    params={
+        "period": Param(
+            None,
+            type=["null", "string"],
+            pattern=PERIOD_PATTERN,
+            description="FY2025_Q2, or FY2025 for a whole year; empty: the run's quarter",
+        ),
+        "poke_interval_seconds": Param(600, type="integer", minimum=1),
+        "settle_seconds": Param(10, type="number", minimum=0, description="A file must hold still this long"),
+        "counts_grace_minutes": Param(60, type="number", minimum=0, description="Then go on without counts"),
+        "late_after_hours": Param(6, type="number", minimum=0, description="Email once when DPS is this late"),
+        "wait_hours": Param(72, type="number", minimum=0, description="Fail when nothing came by then"),
+        "archive_retention_days": Param(365, type="integer", minimum=1),
+    },
+    tags=["dfps", "oracle", "sftp"],
+    doc_md=__doc__,
+):
+    period = resolve_quarter()
+    answer = DpsAnswerSensor(
+        task_id="wait_for_dps_answer",
+        period=period,
+        sftp_conn_id=SFTP_CONN_ID,
+        warehouse_conn_id=WAREHOUSE_CONN_ID,
+        remote_dir=REMOTE_DIR_FROM_DPS,
+    )
+    collected = collect_answer(period, answer.output)
+    reconciled = reconcile(period, collected)
+    reconciled >> remove_from_server(collected) >> purge_archive()

@@ -1,0 +1,409 @@
+"""dfps_dps_receive's work: DPS's answer on SFTP → verified copies in the archive →
+reconciliation against the reference send wrote and IMPACT's lookups → three workbooks on
+the share and an email → the answer removed from the server → old archives purged.
+
+Every file here carries children's names and birth dates: written owner-only, never
+logged or put in XCom. Summaries hold counts, file names, checksums and line numbers.
+Nothing is removed from the server until the period's workbooks are delivered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+import tempfile
+import time
+from contextlib import closing
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from etl_bundle.common.fiscal import FiscalPeriod
+from etl_bundle.common.private_files import open_private
+from etl_bundle.dfps.answer_files import Readiness, RemoteFile, pick_answers, readiness, stable
+
+log = logging.getLogger(__name__)
+
+OUTPUT_FOLDER = "dfps_dps/to_cps"
+ARCHIVE_FOLDER = "dfps_dps/archive"
+REFERENCE_FOLDER = "dfps_dps/to_dps"
+STAKEHOLDERS_VARIABLE = "dfps_dps_stakeholders"
+DEFAULT_STAKEHOLDERS = "dfps-dps-stakeholders@example.org"
+LATE_NOTICE_VARIABLE = "dfps_dps_late_notice_email"
+REJECTS_SHOWN = 20
+
+
+# --- waiting -----------------------------------------------------------------------------
+
+
+def _listing(sftp, remote_dir: str, period: FiscalPeriod) -> dict[str, RemoteFile]:
+    files = [
+        RemoteFile(name=entry.filename, size=entry.st_size, mtime=int(entry.st_mtime))
+        for entry in sftp.listdir_attr(remote_dir)
+    ]
+    return pick_answers(files, period)
+
+
+def check_answer(
+    sftp_conn_id: str, remote_dir: str, period: FiscalPeriod, *, settle_seconds: float, counts_grace: timedelta, now
+) -> Readiness:
+    """Two listings ``settle_seconds`` apart: only files whose size and time held still are taken."""
+    from airflow.providers.sftp.hooks.sftp import SFTPHook
+
+    with SFTPHook(ssh_conn_id=sftp_conn_id).get_managed_conn() as sftp:
+        seen = _listing(sftp, remote_dir, period)
+        if not seen:
+            return Readiness(False, f"no DPS answer for {period.label} in {remote_dir} yet")
+        time.sleep(settle_seconds)
+        again = _listing(sftp, remote_dir, period)
+    return readiness(again, stable(seen, again), now, counts_grace)
+
+
+def last_sent_at(warehouse_conn_id: str, period: FiscalPeriod) -> datetime | None:
+    """When send last delivered this period's file to DPS (the audit), or None."""
+    from etl_bundle.dfps.send import already_sent
+
+    sent = already_sent(warehouse_conn_id, period)
+    return None if sent is None else datetime.fromisoformat(sent["sent_at"])
+
+
+def notify_late_once(warehouse_conn_id: str, period: FiscalPeriod, run_id: str, waiting_since, reason: str) -> bool:
+    """One email per run when DPS is late: the notice is recorded, so later pokes stay quiet."""
+    from airflow.providers.postgres.hooks.postgres import PostgresHook
+
+    from etl_bundle.common.mail import alert_recipients, recipients, send_mail
+    from etl_bundle.common.sql import apply_ddl, render_sql
+
+    with closing(PostgresHook(postgres_conn_id=warehouse_conn_id).get_conn()) as conn, conn.cursor() as cursor:
+        apply_ddl(conn, "dfps/schema.sql")
+        first = cursor.execute(
+            render_sql("dfps/late_notice.sql", dialect="postgres"), {"period": period.label, "run_id": run_id}
+        ).fetchone()
+        if first is None:
+            conn.commit()
+            return False
+        to = recipients(LATE_NOTICE_VARIABLE, ",".join(alert_recipients()))
+        send_mail(
+            to,
+            f"[dfps_dps_receive] DPS answer for {period.label} is late",
+            f"<p>DPS's answer for <b>{period.label}</b> has not arrived in the TO_DFPS folder; "
+            f"waiting since {waiting_since.isoformat()} ({reason}).</p>"
+            "<p>The run keeps waiting until its deadline; nothing is needed unless DPS is down.</p>",
+        )
+        conn.commit()  # recorded only once the mail went out: a failed send is tried again
+    log.warning("DPS answer for %s late (%s): notice sent to %s", period.label, reason, ", ".join(to))
+    return True
+
+
+# --- collecting ----------------------------------------------------------------------------
+
+
+def sha256_stream(stream, out, block: int = 1 << 16) -> tuple[str, int]:
+    digest, size = hashlib.sha256(), 0
+    for chunk in iter(lambda: stream.read(block), b""):
+        digest.update(chunk)
+        out.write(chunk)
+        size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def download_verified(sftp, remote_path: str, local: Path, expected: RemoteFile) -> dict[str, Any]:
+    """Copy ``remote_path`` to ``local`` and check it is the file the sensor saw, unchanged.
+
+    An interrupted transfer or a file that changed meanwhile leaves no local copy, touches
+    nothing on the server, and raises for the task to retry.
+    """
+    partial = local.with_name(local.name + ".part")
+    try:
+        with sftp.open(remote_path, "rb") as remote, open_private(partial) as out:
+            sha, size = sha256_stream(remote, out)
+        after = sftp.stat(remote_path)
+    except Exception as err:
+        partial.unlink(missing_ok=True)
+        raise ConnectionError(
+            f"{remote_path}: download interrupted ({type(err).__name__}: {err}); "
+            "nothing removed from the server, the task retries"
+        ) from err
+    if size != expected.size or after.st_size != expected.size or int(after.st_mtime) != expected.mtime:
+        partial.unlink(missing_ok=True)
+        raise ConnectionError(
+            f"{remote_path}: read {size} bytes but the server shows {after.st_size} "
+            f"(expected {expected.size}); it changed during the download, the task retries"
+        )
+    partial.rename(local)
+    return {"sha256": sha, "size_bytes": size}
+
+
+def archived_name(kind: str, period: FiscalPeriod, stamp: str) -> str:
+    return f"dfps-missing-person-{kind}_{period.label}_{stamp}.txt"
+
+
+def collect_answer(
+    period_label: str,
+    found: dict[str, Any],
+    *,
+    sftp_conn_id: str,
+    warehouse_conn_id: str,
+    share_conn_id: str,
+    remote_dir: str,
+    run_id: str,
+    stamp: str,
+) -> dict[str, Any]:
+    """Download the files the sensor took, verify them, archive them and audit them."""
+    from airflow.providers.postgres.hooks.postgres import PostgresHook
+    from airflow.providers.sftp.hooks.sftp import SFTPHook
+
+    from etl_bundle.common.share import share_root
+    from etl_bundle.common.sql import render_sql
+
+    period = FiscalPeriod.parse(period_label)
+    archive = share_root(share_conn_id) / ARCHIVE_FOLDER / "from_dps"
+    archive.mkdir(parents=True, exist_ok=True)
+    collected: dict[str, Any] = {"period": period.label, "counts": None}
+    with (
+        tempfile.TemporaryDirectory(prefix="dfps-receive-") as tmp,
+        SFTPHook(ssh_conn_id=sftp_conn_id).get_managed_conn() as sftp,
+    ):
+        for kind in ("results", "counts"):
+            if not found.get(kind):
+                continue
+            remote = RemoteFile(**found[kind])
+            local = Path(tmp) / archived_name(kind, period, stamp)
+            checked = download_verified(sftp, f"{remote_dir.rstrip('/')}/{remote.name}", local, remote)
+            with open(local, "rb") as text:
+                lines = sum(1 for line in text if line.strip())
+            target = archive / local.name
+            with open(local, "rb") as source, open_private(target) as out:
+                shutil.copyfileobj(source, out)
+            collected[kind] = {
+                "remote": remote.as_dict(),
+                "archived": str(target.relative_to(archive.parents[2])),
+                "lines": lines,
+                **checked,
+            }
+    with closing(PostgresHook(postgres_conn_id=warehouse_conn_id).get_conn()) as conn, conn.cursor() as cursor:
+        cursor.executemany(
+            render_sql("dfps/record_exchange.sql", dialect="postgres"),
+            [
+                {
+                    "period": period.label,
+                    "direction": "from_dps",
+                    "file_name": file["remote"]["name"],
+                    "sha256": file["sha256"],
+                    "size_bytes": file["size_bytes"],
+                    # data rows: the results header is not one; the counts file has no header
+                    "row_count": max(file["lines"] - (kind == "results"), 0),
+                    "run_id": run_id,
+                }
+                for kind in ("results", "counts")
+                if (file := collected.get(kind))
+            ],
+        )
+        conn.commit()
+    log.info(
+        "collected DPS answer for %s: %s",
+        period.label,
+        {k: (v["archived"], v["sha256"]) for k, v in collected.items() if isinstance(v, dict)},
+    )
+    return collected
+
+
+# --- reconciling ---------------------------------------------------------------------------
+
+
+def latest_reference(root: Path, period: FiscalPeriod) -> Path:
+    """The newest reference workbook send delivered for the period (timestamps sort as text)."""
+    from etl_bundle.dfps.send import reference_name
+
+    stem = Path(reference_name(period)).stem
+    found = sorted((root / REFERENCE_FOLDER).glob(f"{stem}_*.xlsx"))
+    if not found:
+        raise FileNotFoundError(
+            f"no {stem}_<timestamp>.xlsx in {root / REFERENCE_FOLDER}: "
+            f"dfps_dps_send has not delivered {period.label}'s reference; run it first"
+        )
+    return found[-1]
+
+
+def read_lookups(oracle_conn_id: str, period: FiscalPeriod) -> dict[str, Any]:
+    """IMPACT's runaway list for the fiscal year, legal county and name per child, county → region."""
+    from etl_bundle.common.source_db import dict_rows, source_cursor
+    from etl_bundle.common.sql import render_sql
+    from etl_bundle.dfps.children import as_date
+    from etl_bundle.dfps.reconcile import person_key
+
+    year = FiscalPeriod(period.fiscal_year)
+    with source_cursor(oracle_conn_id) as (cursor, dialect):
+        cursor.execute(
+            render_sql("dfps/runaways_sa98.sql", dialect=dialect), {"start_date": year.start, "end_date": year.end}
+        )
+        impact = [
+            {**row, "DT_RUNAWAY": as_date(row["DT_RUNAWAY"]), "DT_RECOVERED": as_date(row["DT_RECOVERED"])}
+            for row in dict_rows(cursor)
+        ]
+        cursor.execute(render_sql("dfps/legal_counties.sql", dialect=dialect), {"period_end": period.next_start})
+        legal = {person_key(row["ID_SA_PERSON"]): row for row in dict_rows(cursor)}
+        cursor.execute(render_sql("dfps/county_regions.sql", dialect=dialect))
+        regions = {str(row["CNTY_NAME"]).strip().upper(): row["REGION"] for row in dict_rows(cursor)}
+    return {"impact": impact, "legal": legal, "regions": regions}
+
+
+def output_names(period: FiscalPeriod) -> dict[str, str]:
+    return {
+        "events": f"DPS_total_runaway_events_{period.label}.xlsx",
+        "not_in_impact": f"DPS_not_in_IMPACT_{period.label}.xlsx",
+        "impact_not_in_dps": f"IMPACT_not_in_DPS_{period.label}.xlsx",
+    }
+
+
+def build_workbooks(
+    results, reference: list[dict[str, Any]], lookups: dict[str, Any], period: FiscalPeriod, folder: Path
+) -> tuple[dict[str, Path], dict[str, int]]:
+    """The three workbooks in ``folder``; their paths and every step's count."""
+    from etl_bundle.common.xlsx import write_workbook
+    from etl_bundle.dfps.reconcile import (
+        EVENT_COLUMNS,
+        IMPACT_COLUMNS,
+        NOT_IN_IMPACT_COLUMNS,
+        dps_not_in_impact,
+        impact_not_in_dps,
+        runaway_events,
+    )
+
+    window_end = period.end
+    events, counts = runaway_events(results.rows, reference, period.start, window_end)
+    not_in_impact = dps_not_in_impact(events, lookups["impact"], lookups["legal"], lookups["regions"])
+    missing_in_dps = impact_not_in_dps(lookups["impact"], events)
+    names = output_names(period)
+    paths = {key: folder / name for key, name in names.items()}
+    counts["events_rows"] = write_workbook(paths["events"], EVENT_COLUMNS, events)
+    counts["not_in_impact_rows"] = write_workbook(paths["not_in_impact"], NOT_IN_IMPACT_COLUMNS, not_in_impact)
+    counts["impact_not_in_dps_rows"] = write_workbook(paths["impact_not_in_dps"], IMPACT_COLUMNS, missing_in_dps)
+    counts["impact_runaways"] = len(lookups["impact"])
+    return paths, counts
+
+
+def _copy_stamped(files: list[Path], folder: Path, stamp: str) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    copies = []
+    for file in files:
+        target = folder / f"{file.stem}_{stamp}{file.suffix}"
+        with open(file, "rb") as source, open_private(target) as out:
+            shutil.copyfileobj(source, out)
+        copies.append(target)
+    return copies
+
+
+def reconcile_period(
+    period_label: str, collected: dict[str, Any], *, oracle_conn_id: str, share_conn_id: str, stamp: str
+) -> dict[str, Any]:
+    """Parse the archived answer, reconcile, deliver the workbooks, archive them, email the summary."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from etl_bundle.common.mail import recipients, send_mail
+    from etl_bundle.common.share import share_root
+    from etl_bundle.common.xlsx import read_workbook
+    from etl_bundle.dfps.results import ResultsFileError, counts_warnings, parse_results
+
+    period = FiscalPeriod.parse(period_label)
+    root = share_root(share_conn_id)
+    results_file = root / collected["results"]["archived"]
+    try:
+        results = parse_results(results_file.read_text(encoding="utf-8-sig", errors="strict"), results_file.name)
+    except (ResultsFileError, UnicodeDecodeError) as err:
+        # A bad file will not improve by retrying: stop, keep it on the server and in the archive.
+        raise AirflowFailException(f"DPS results for {period.label} not usable: {err}") from err
+    counts_text = None
+    if collected.get("counts"):
+        counts_text = (root / collected["counts"]["archived"]).read_text(encoding="utf-8-sig", errors="replace")
+    warnings = counts_warnings(counts_text, results)
+    for reject in results.rejects:
+        warnings.append(f"{results.file_name} line {reject.line}, field {reject.field}: {reject.reason}")
+    for warning in warnings[: len(warnings) - len(results.rejects) + REJECTS_SHOWN]:
+        log.warning("%s: %s", period.label, warning)
+
+    reference_file = latest_reference(root, period)
+    reference = read_workbook(reference_file)
+    lookups = read_lookups(oracle_conn_id, period)
+    with tempfile.TemporaryDirectory(prefix="dfps-reconcile-") as tmp:
+        built, counts = build_workbooks(results, reference, lookups, period, Path(tmp))
+        delivered = _copy_stamped(list(built.values()), root / OUTPUT_FOLDER, stamp)
+        _copy_stamped(list(built.values()), root / ARCHIVE_FOLDER / "to_cps", stamp)
+    _copy_stamped([reference_file], root / ARCHIVE_FOLDER / "to_dps", stamp)
+    counts.update(results_rows=len(results.rows), rejected_rows=len(results.rejects), reference_rows=len(reference))
+    summary = {
+        "period": period.label,
+        **counts,
+        "warnings": warnings[: len(warnings) - len(results.rejects) + REJECTS_SHOWN],
+        "reference": str(reference_file.relative_to(root)),
+        "share_files": [str(path.relative_to(root)) for path in delivered],
+    }
+    to = recipients(STAKEHOLDERS_VARIABLE, DEFAULT_STAKEHOLDERS)
+    send_mail(to, f"DPS runaway reconciliation {period.label}", summary_html(summary), [str(p) for p in delivered])
+    log.info("%s reconciled: %s", period.label, {k: v for k, v in summary.items() if k != "warnings"})
+    return summary
+
+
+def summary_html(summary: dict[str, Any]) -> str:
+    from html import escape
+
+    lines = [
+        f"<p>DPS's answer for <b>{escape(summary['period'])}</b> is reconciled. Attached, and on the share:</p>",
+        "<ul>",
+        f"<li>{summary['events_rows']} runaway events (DPS_total_runaway_events)</li>",
+        f"<li>{summary['not_in_impact_rows']} in DPS but not on IMPACT's runaway list (DPS_not_in_IMPACT)</li>",
+        f"<li>{summary['impact_not_in_dps_rows']} missing in IMPACT, no open DPS record (IMPACT_not_in_DPS)</li>",
+        "</ul>",
+        f"<p>{summary['results_rows']} DPS rows read, {summary['rejected_rows']} rejected, "
+        f"{summary['unmatched']} not matching a child sent. The Outcome columns are for review.</p>",
+    ]
+    if summary["warnings"]:
+        lines.append("<p>Warnings:</p><ul>")
+        lines += [f"<li>{escape(w)}</li>" for w in summary["warnings"]]
+        lines.append("</ul>")
+    lines.append("<ul>" + "".join(f"<li>{escape(p)}</li>" for p in summary["share_files"]) + "</ul>")
+    return "\n".join(lines)
+
+
+# --- cleaning up ---------------------------------------------------------------------------
+
+
+def remove_answer(sftp_conn_id: str, remote_dir: str, collected: dict[str, Any]) -> dict[str, Any]:
+    """Remove from the server the files that were processed, if they are still the same files."""
+    from airflow.providers.sftp.hooks.sftp import SFTPHook
+
+    removed, kept = [], []
+    with SFTPHook(ssh_conn_id=sftp_conn_id).get_managed_conn() as sftp:
+        for kind in ("results", "counts"):
+            if not collected.get(kind):
+                continue
+            remote = RemoteFile(**collected[kind]["remote"])
+            path = f"{remote_dir.rstrip('/')}/{remote.name}"
+            try:
+                now = sftp.stat(path)
+            except FileNotFoundError:
+                kept.append(f"{remote.name} (already gone)")
+                continue
+            if now.st_size != remote.size or int(now.st_mtime) != remote.mtime:
+                log.warning("%s changed on the server after it was collected: left there", path)
+                kept.append(remote.name)
+                continue
+            sftp.remove(path)
+            removed.append(remote.name)
+    return {"removed": removed, "kept": kept}
+
+
+def purge_archive(share_conn_id: str, retention_days: int, now: datetime) -> dict[str, Any]:
+    """Delete archived copies older than the retention (by modification time)."""
+    from etl_bundle.common.share import share_root
+
+    archive = share_root(share_conn_id) / ARCHIVE_FOLDER
+    cutoff = (now - timedelta(days=retention_days)).timestamp()
+    purged = 0
+    for path in sorted(archive.rglob("*")) if archive.is_dir() else []:
+        if path.is_file() and path.stat().st_mtime < cutoff:
+            path.unlink()
+            purged += 1
+    log.info("purged %d archived files older than %d days", purged, retention_days)
+    return {"purged": purged, "retention_days": retention_days, "cutoff": date.fromtimestamp(cutoff).isoformat()}

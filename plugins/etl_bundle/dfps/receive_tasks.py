@@ -1,0 +1,52 @@
+"""The tasks of dfps_dps_receive. Cheap to import (only ``airflow.sdk``): the work is
+imported inside each task."""
+
+from __future__ import annotations
+
+from airflow.sdk import task
+
+from etl_bundle.dfps.send_tasks import ORACLE_CONN_ID, SFTP_CONN_ID, SHARE_CONN_ID, WAREHOUSE_CONN_ID, run_stamp
+
+REMOTE_DIR_FROM_DPS = "to_dfps"
+
+
+@task
+def collect_answer(period: str, found: dict, **context) -> dict:
+    """Download DPS's files, verify them against what the sensor saw, archive and audit them."""
+    from etl_bundle.dfps.receive import collect_answer as collect
+
+    return collect(
+        period,
+        found,
+        sftp_conn_id=SFTP_CONN_ID,
+        warehouse_conn_id=WAREHOUSE_CONN_ID,
+        share_conn_id=SHARE_CONN_ID,
+        remote_dir=REMOTE_DIR_FROM_DPS,
+        run_id=context["run_id"],
+        stamp=run_stamp(context),
+    )
+
+
+@task
+def reconcile(period: str, collected: dict, **context) -> dict:
+    """The three workbooks to the share and the archive, and the stakeholders' email."""
+    from etl_bundle.dfps.receive import reconcile_period
+
+    return reconcile_period(
+        period, collected, oracle_conn_id=ORACLE_CONN_ID, share_conn_id=SHARE_CONN_ID, stamp=run_stamp(context)
+    )
+
+
+@task
+def remove_from_server(collected: dict) -> dict:
+    """Only once the period is reconciled: DPS's files leave the server."""
+    from etl_bundle.dfps.receive import remove_answer
+
+    return remove_answer(SFTP_CONN_ID, REMOTE_DIR_FROM_DPS, collected)
+
+
+@task
+def purge_archive(**context) -> dict:
+    from etl_bundle.dfps.receive import purge_archive as purge
+
+    return purge(SHARE_CONN_ID, int(context["params"]["archive_retention_days"]), context["dag_run"].start_date)

@@ -1,0 +1,296 @@
+"""dfps_dps_receive end to end on the devstack: DPS's answer on the SFTP server + the reference
+send delivered + the Oracle stand-in's lookups → three workbooks, email, archive, server cleaned."""
+
+from __future__ import annotations
+
+import stat
+import threading
+import time
+from datetime import date, timedelta
+
+import psycopg
+import pytest
+
+from devstack import dfps_data, paths
+from etl_bundle.common.xlsx import read_workbook
+from tests.integration.conftest import run_dag, task_states, xcom_value
+
+pytestmark = pytest.mark.integration
+
+DAG_ID = "dfps_dps_receive"
+PERIOD = "FY2025_Q2"
+WINDOW_START, WINDOW_END = date(2024, 12, 1), date(2025, 2, 28)
+RESULTS = f"dfps-missing-person-results_{PERIOD}.txt"
+COUNTS = f"DFPS-Missing-Person-Counts_{PERIOD}.TXT"  # DPS's case varies
+CUSTODY = ("TMC", "PMC/ Rts Not Term", "PMC/ Rts Term (All)", "PMC/ Rts Term (Mother)", "PMC/Rts Term (Father)")
+FAST = {"settle_seconds": 0.5, "poke_interval_seconds": 1, "counts_grace_minutes": 0}
+
+
+def to_dfps():
+    return paths.sftp_root() / "to_dfps"
+
+
+def mdy(day):
+    return day.strftime("%m/%d/%Y") if day else ""
+
+
+def dps_line(name, birth, contact, status, *, located=None, cleared=None, contact_text=None):
+    cells = [name, "MADE UP", mdy(birth), "F", "W", "N", mdy(contact), contact_text or mdy(contact), "10"]
+    cells += ["TX2270100", "AUSTIN PD", "TRAVIS", "512-555-0100", "M000000001", status, mdy(located), mdy(cleared)]
+    return ":".join(cells) + ":"
+
+
+def put_answer(lines, counts=None):
+    """DPS places its answer (owner-only, as its SFTP account would)."""
+    folder = to_dfps()
+    for name, text in ((RESULTS, "\n".join([dfps_data.RESULTS_HEADER, *lines]) + "\n"), (COUNTS, counts)):
+        if text is not None:
+            (folder / name).write_text(text, encoding="utf-8")
+            (folder / name).chmod(0o600)
+
+
+@pytest.fixture(scope="module")
+def sent_reference(bundle_dags, devstack_state):
+    """The period sent by dfps_dps_send (the reference workbook on the share), and its people."""
+    from devstack.seed import seed_folders
+    from etl_bundle.common.fiscal import FiscalPeriod
+    from etl_bundle.dfps.receive import latest_reference
+
+    dfps_data.seed(devstack_state, 400)
+    seed_folders(devstack_state, 0)
+    run = run_dag(bundle_dags["dfps_dps_send"], period=PERIOD, force=True)
+    assert run.state == "success", task_states(run)
+    reference = read_workbook(latest_reference(paths.share_dir(), FiscalPeriod.parse(PERIOD)))
+    people: dict[int, dict] = {}
+    for row in reference:
+        people.setdefault(row["Person_ID"], row)
+    return people
+
+
+def pick(people, *, born_after=None, born_before=None, entered_before=None, exclude=()):
+    for person, row in sorted(people.items()):
+        birth, entered = row["Date_of_Birth"].date(), row["Entered_Care"].date()
+        if person in exclude:
+            continue
+        if born_after and birth <= born_after or born_before and birth >= born_before:
+            continue
+        if entered_before and entered >= entered_before:
+            continue
+        return row
+    raise AssertionError("the seeded reference has no such child; reseed with more rows")
+
+
+@pytest.fixture
+def oracle(devstack_state):
+    from devstack.services import DATABASES, server_url
+
+    with psycopg.connect(
+        server_url(devstack_state["services"]["postgres"], DATABASES["oracle_standin"]), autocommit=True
+    ) as conn:
+        yield conn
+
+
+@pytest.fixture
+def clean(warehouse):
+    for old in to_dfps().iterdir():
+        old.unlink()
+    warehouse.execute("CREATE SCHEMA IF NOT EXISTS dfps")
+    warehouse.execute("DELETE FROM dfps.dps_exchanges WHERE direction = 'from_dps'")
+    warehouse.execute("DROP TABLE IF EXISTS dfps.dps_late_notices")
+    yield
+    for old in to_dfps().iterdir():
+        old.unlink()
+
+
+def share_outputs(stamp_glob="*"):
+    return sorted((paths.share_dir() / "dfps_dps" / "to_cps").glob(f"*{PERIOD}_{stamp_glob}.xlsx"))
+
+
+def new_mail(maildir, seen):
+    return [maildir[key] for key in set(maildir.keys()) - seen]
+
+
+def test_a_period_is_reconciled_delivered_emailed_archived_and_removed_from_the_server(
+    bundle_dags, sent_reference, oracle, clean, warehouse, maildir, capfd, caplog
+):
+    people = sent_reference
+    located = pick(people, born_after=date(2009, 1, 1))  # LOC in the window
+    still_open = pick(people, born_after=date(2009, 1, 1), entered_before=WINDOW_START, exclude={located["Person_ID"]})
+    twice = pick(
+        people,
+        born_after=date(2009, 1, 1),
+        entered_before=WINDOW_START,
+        exclude={located["Person_ID"], still_open["Person_ID"]},
+    )
+    adult = pick(people, born_before=date(2006, 11, 30))  # 18 before the window: dropped
+    ids = [located["Person_ID"], still_open["Person_ID"], twice["Person_ID"]]
+    lines = [
+        dps_line(located["Name"], located["Date_of_Birth"], WINDOW_START, "LOC", located=WINDOW_START),
+        dps_line(still_open["Name"], still_open["Date_of_Birth"], WINDOW_START - timedelta(days=1), "ACTV"),
+        dps_line(twice["Name"], twice["Date_of_Birth"], WINDOW_START - timedelta(days=1), "CANC"),
+        dps_line(twice["Name"], twice["Date_of_Birth"], WINDOW_START, "CLRD", cleared=WINDOW_START),
+        dps_line(twice["Name"], twice["Date_of_Birth"], WINDOW_START, "LOC", located=WINDOW_START),
+        dps_line(adult["Name"], adult["Date_of_Birth"], WINDOW_START, "LOC"),
+        dps_line("NOBODY,SOMEONE", date(2012, 5, 5), WINDOW_START, "LOC"),
+        dps_line(located["Name"], located["Date_of_Birth"], WINDOW_START, "LOC", contact_text="2025-13-45"),
+    ]
+    put_answer(lines, counts="TOTAL RECORDS: 999\nLOC: 5\n")
+    # IMPACT lists the located child and the open one as runaways; not the third.
+    oracle.execute("DELETE FROM caps.sa_98_runaways WHERE child_pid = ANY(%s)", (ids,))
+    oracle.execute(
+        "INSERT INTO caps.sa_98_runaways (child_pid, nm_child, dt_runaway, legal_status, legal_county)"
+        " VALUES (%s, 'MADE UP', '2024-12-01', 'TMC', 'Travis'), (%s, 'MADE UP', '2024-11-02', 'TMC', 'Travis')",
+        (located["Person_ID"], still_open["Person_ID"]),
+    )
+    seen = set(maildir.keys())
+
+    run = run_dag(bundle_dags[DAG_ID], period=PERIOD, **FAST)
+    assert run.state == "success", task_states(run)
+    summary = xcom_value(run, DAG_ID, "reconcile")
+    stamp = run.start_date.strftime("%Y%m%dT%H%M%S")
+
+    events, not_in_impact, impact_not_in_dps = [
+        read_workbook(next(p for p in share_outputs(stamp) if p.name.startswith(prefix)))
+        for prefix in ("DPS_total_runaway_events", "DPS_not_in_IMPACT", "IMPACT_not_in_DPS")
+    ]
+    # One event per child: the open record before the window counts, LOC beats CLRD on one day,
+    # the latest contact wins, the adult, the stranger and the bad date do not count.
+    by_person = {row["Person_ID"]: row for row in events}
+    assert sorted(by_person) == sorted(ids)
+    assert by_person[twice["Person_ID"]]["STS"] == "LOC"
+    assert by_person[still_open["Person_ID"]]["STS"] == "ACTV"
+    assert by_person[located["Person_ID"]]["CombDate"].date() == WINDOW_START
+    assert (summary["events_rows"], summary["unmatched"], summary["rejected_rows"]) == (3, 1, 1)
+    assert any("line 9, field LAST_CONT" in w for w in summary["warnings"])
+    assert any("TOTAL RECORDS = 999" in w for w in summary["warnings"])
+
+    # DPS but not IMPACT: the third child, with the legal county and name of the Feb 2025 snapshot.
+    assert [row["Person_ID"] for row in not_in_impact] == [twice["Person_ID"]]
+    county, name, region = oracle.execute(
+        "SELECT c.decode, s.nm_person_name, r.sub_reg FROM caps.sa_sum s"
+        " JOIN caps.time_dim t ON t.id_time_load = s.id_time_load AND t.dt_month = '2025-02-01'"
+        " LEFT JOIN caps.ccount c ON c.code = s.cd_legal_cnty"
+        " LEFT JOIN caps.cnty_reg_tableau r ON upper(r.cnty_name) = upper(c.decode)"
+        " WHERE s.id_sa_person = %s",
+        (twice["Person_ID"],),
+    ).fetchone()
+    row = not_in_impact[0]
+    assert (row["Legal_County"], row["Name"], row["Legal_Region"], row["Outcome"]) == (county, name, region, None)
+
+    # IMPACT but not DPS: FY2025's unrecovered runaways in custody, minus the open DPS record.
+    expected = {
+        pid
+        for (pid,) in oracle.execute(
+            "SELECT child_pid FROM qtr_dps_cvs_pkg.get_sa_98('2024-09-01', '2025-08-31')"
+            " WHERE dt_recovered IS NULL AND (legal_status IS NULL OR legal_status = ANY(%s))",
+            (list(CUSTODY),),
+        )
+    } - {still_open["Person_ID"]}
+    assert located["Person_ID"] in expected
+    assert {row["CHILD_PID"] for row in impact_not_in_dps} == expected
+    assert all(row["Outcome"] is None and "DT_RECOVERED" not in row for row in impact_not_in_dps)
+
+    # Owner-only everywhere; archived inputs, outputs and the reference; the server is clean.
+    archive = paths.share_dir() / "dfps_dps" / "archive"
+    archived = sorted(p.relative_to(archive).parts[0] for p in archive.rglob(f"*{PERIOD}*"))
+    assert archived.count("from_dps") >= 2 and archived.count("to_cps") >= 3 and "to_dps" in archived
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in [*share_outputs(stamp), *archive.rglob("*.*")])
+    assert sorted(p.name for p in to_dfps().iterdir()) == []
+    assert xcom_value(run, DAG_ID, "remove_from_server")["removed"] == [RESULTS, COUNTS]
+    audit = warehouse.execute(
+        "SELECT file_name, row_count FROM dfps.dps_exchanges WHERE direction = 'from_dps' AND run_id = %s"
+        " ORDER BY file_name",
+        (run.run_id,),
+    ).fetchall()
+    assert audit == [(COUNTS, 2), (RESULTS, len(lines))]
+
+    # The stakeholders' email: counts, warnings, the three workbooks attached.
+    mails = [m for m in new_mail(maildir, seen) if PERIOD in m["Subject"]]
+    assert len(mails) == 1
+    body = next(p for p in mails[0].walk() if p.get_content_type() == "text/html").get_payload(decode=True).decode()
+    assert "3 runaway events" in body and "999" in body
+    attached = sorted(p.get_filename() for p in mails[0].walk() if p.get_filename())
+    assert [name.split(f"_{PERIOD}")[0] for name in attached] == [
+        "DPS_not_in_IMPACT",
+        "DPS_total_runaway_events",
+        "IMPACT_not_in_DPS",
+    ]
+
+    # No child's name or birth date in the logs, the XComs or the email body.
+    output = "".join(capfd.readouterr()) + caplog.text + str(summary) + body
+    for child in (located, still_open, twice, adult):
+        assert child["Name"] not in output and mdy(child["Date_of_Birth"]) not in output
+        assert child["Date_of_Birth"].date().isoformat() not in output
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        (["NOBODY,SOMEONE:MADE UP:01/02/2012:F:"], "line 2: 4 fields, the header has 17"),
+        ([], "empty results file"),
+    ],
+)
+def test_an_unusable_results_file_fails_naming_file_and_line_and_stays_on_the_server(
+    bundle_dags, sent_reference, clean, lines, message, capfd, caplog
+):
+    if lines:
+        put_answer(lines, counts="TOTAL RECORDS: 1\n")
+    else:
+        (to_dfps() / RESULTS).write_text("")
+        (to_dfps() / COUNTS).write_text("TOTAL RECORDS: 0\n")
+    run = run_dag(bundle_dags[DAG_ID], period=PERIOD, **FAST)
+    assert run.state == "failed"
+    states = task_states(run)
+    assert states["collect_answer"] == ["success"] and states["reconcile"] == ["failed"]
+    assert states["remove_from_server"] == ["upstream_failed"]
+    output = "".join(capfd.readouterr()) + caplog.text
+    assert f"results_{PERIOD}_" in output and message in output
+    assert sorted(p.name for p in to_dfps().iterdir()) == sorted([RESULTS, COUNTS])
+    archived = list((paths.share_dir() / "dfps_dps" / "archive" / "from_dps").glob(f"*results_{PERIOD}_*"))
+    assert archived, "the unusable file is kept in the archive for DPS to be asked about"
+
+
+def test_without_a_counts_file_the_run_goes_on_after_the_grace_period_and_says_so(
+    bundle_dags, sent_reference, clean, maildir
+):
+    row = next(iter(sent_reference.values()))
+    put_answer([dps_line(row["Name"], row["Date_of_Birth"], WINDOW_START, "LOC")])
+    seen = set(maildir.keys())
+    run = run_dag(bundle_dags[DAG_ID], period=PERIOD, **FAST)
+    assert run.state == "success", task_states(run)
+    found = xcom_value(run, DAG_ID, "wait_for_dps_answer")
+    assert found["counts"] is None and "without it" in found["note"]
+    summary = xcom_value(run, DAG_ID, "reconcile")
+    assert summary["warnings"][0].startswith("no counts file arrived")
+    mails = [m for m in new_mail(maildir, seen) if PERIOD in m["Subject"]]
+    body = next(p for p in mails[0].walk() if p.get_content_type() == "text/html").get_payload(decode=True).decode()
+    assert "no counts file arrived" in body
+
+
+def test_a_late_answer_is_waited_for_with_one_late_notice(bundle_dags, sent_reference, clean, maildir, warehouse):
+    row = next(iter(sent_reference.values()))
+    seen = set(maildir.keys())
+
+    def dps_answers_later():
+        time.sleep(6)
+        put_answer([dps_line(row["Name"], row["Date_of_Birth"], WINDOW_START, "LOC")], counts="TOTAL RECORDS: 1\n")
+
+    late = threading.Thread(target=dps_answers_later)
+    late.start()
+    try:
+        run = run_dag(bundle_dags[DAG_ID], period=PERIOD, **{**FAST, "late_after_hours": 0})
+    finally:
+        late.join()
+    assert run.state == "success", task_states(run)
+    notices = [m for m in new_mail(maildir, seen) if "late" in m["Subject"]]
+    assert len(notices) == 1 and PERIOD in notices[0]["Subject"]  # said once, though poked several times
+    assert (
+        warehouse.execute("SELECT count(*) FROM dfps.dps_late_notices WHERE run_id = %s", (run.run_id,)).fetchone()[0]
+        == 1
+    )
+
+
+def test_an_answer_that_never_comes_fails_at_the_deadline_naming_what_is_missing(bundle_dags, sent_reference, clean):
+    run = run_dag(bundle_dags[DAG_ID], period=PERIOD, **{**FAST, "wait_hours": 0})
+    assert run.state == "failed"
+    assert task_states(run)["wait_for_dps_answer"] == ["failed"]
