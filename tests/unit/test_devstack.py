@@ -128,3 +128,12 @@ def test_env_file_is_sourceable_and_private(fake_state, tmp_path):
         check=True,
     ).stdout
     assert json.loads(out)["login"] == "dps"
+
+
+def test_the_demo_runs_the_connections_check_first_and_receive_after_send():
+    from devstack import demo
+
+    order = demo.dag_ids()
+    assert order[0] == demo.FIRST
+    assert order.index("dfps_dps_receive") > order.index("dfps_dps_send")
+    assert set(order) == {p.stem for p in (demo.paths.PROJECT_ROOT / "dags").glob("*.py")}
