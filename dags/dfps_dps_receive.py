@@ -22,8 +22,8 @@ and `IMPACT_not_in_DPS_<period>.xlsx` (blank `Outcome` for review) to the share
 (`dfps_dps/to_cps`) and the archive (`dfps_dps/archive`), with the run's timestamp;
 an email with the counts and the files to the `dfps_dps_stakeholders` Variable. Only
 then are DPS's files removed from the server; archived copies older than
-`archive_retention_days` are purged. Files are owner-only; no name or birth date is
-logged or put in XCom.
+`archive_retention_days` are purged. Emits the Asset `dfps.dps_reconciliation`.
+Files are owner-only; no name or birth date is logged or put in XCom.
 
 **Period:** the run's data interval (logical date = the quarter's first day), or the
 `period` Param (`FY2025_Q2`, `FY2025`) for a manual run.

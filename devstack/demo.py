@@ -35,6 +35,10 @@ SUMMARY_KEYS = (
     "loaded",
     "ids_synced",
     "ids_without_oracle_rows",
+    "events_rows",
+    "not_in_impact_rows",
+    "impact_not_in_dps_rows",
+    "removed",
 )
 
 
@@ -107,6 +111,8 @@ def _summary(value: dict) -> str:
     for key in keys:
         if isinstance(value[key], (int, str)):
             parts.append(f"{key}={value[key]}")
+        elif isinstance(value[key], list) and all(isinstance(item, str) for item in value[key]):
+            parts.append(f"{key}=[{', '.join(value[key])}]")
         elif isinstance(value[key], dict):
             inner = ", ".join(f"{k}={value[key][k]}" for k in SUMMARY_KEYS if k in value[key])
             parts.append(f"{key}({inner})")

@@ -204,6 +204,14 @@ def test_a_period_is_reconciled_delivered_emailed_archived_and_removed_from_the_
     ).fetchall()
     assert audit == [(COUNTS, 2), (RESULTS, len(lines))]
 
+    # The reconciliation is announced as an Asset event naming the period and the files.
+    from airflow.models.asset import AssetEvent
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        extras = [e.extra for e in session.query(AssetEvent).filter(AssetEvent.source_run_id == run.run_id)]
+    assert extras == [{"period": PERIOD, "files": summary["share_files"]}]
+
     # The stakeholders' email: counts, warnings, the three workbooks attached.
     mails = [m for m in new_mail(maildir, seen) if PERIOD in m["Subject"]]
     assert len(mails) == 1
@@ -294,3 +302,23 @@ def test_an_answer_that_never_comes_fails_at_the_deadline_naming_what_is_missing
     run = run_dag(bundle_dags[DAG_ID], period=PERIOD, **{**FAST, "wait_hours": 0})
     assert run.state == "failed"
     assert task_states(run)["wait_for_dps_answer"] == ["failed"]
+
+
+def test_archived_copies_older_than_the_retention_are_purged(devstack_state):
+    import os
+    from datetime import UTC, datetime
+
+    from etl_bundle.dfps.receive import purge_archive
+
+    folder = paths.share_dir() / "dfps_dps" / "archive" / "from_dps"
+    folder.mkdir(parents=True, exist_ok=True)
+    now = datetime(2026, 12, 10, tzinfo=UTC)
+    old, recent = folder / "dfps-missing-person-results_FY2024_Q1_old.txt", folder / "recent_FY2026_Q4.txt"
+    for path, age in ((old, 400), (recent, 30)):
+        path.write_text("x")
+        stamp = (now - timedelta(days=age)).timestamp()
+        os.utime(path, (stamp, stamp))
+    purged = purge_archive("network_share", 365, now)
+    assert purged["purged"] >= 1 and purged["cutoff"] == "2025-12-10"
+    assert not old.exists() and recent.exists()
+    recent.unlink()

@@ -3,11 +3,12 @@ imported inside each task."""
 
 from __future__ import annotations
 
-from airflow.sdk import task
+from airflow.sdk import Asset, task
 
 from etl_bundle.dfps.send_tasks import ORACLE_CONN_ID, SFTP_CONN_ID, SHARE_CONN_ID, WAREHOUSE_CONN_ID, run_stamp
 
 REMOTE_DIR_FROM_DPS = "to_dfps"
+RECONCILIATION_ASSET = Asset(name="dfps.dps_reconciliation")
 
 
 @task
@@ -27,14 +28,16 @@ def collect_answer(period: str, found: dict, **context) -> dict:
     )
 
 
-@task
+@task(outlets=[RECONCILIATION_ASSET])
 def reconcile(period: str, collected: dict, **context) -> dict:
     """The three workbooks to the share and the archive, and the stakeholders' email."""
     from etl_bundle.dfps.receive import reconcile_period
 
-    return reconcile_period(
+    summary = reconcile_period(
         period, collected, oracle_conn_id=ORACLE_CONN_ID, share_conn_id=SHARE_CONN_ID, stamp=run_stamp(context)
     )
+    context["outlet_events"][RECONCILIATION_ASSET].extra = {"period": period, "files": summary["share_files"]}
+    return summary
 
 
 @task
