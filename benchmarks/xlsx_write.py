@@ -20,26 +20,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "plugins")]
 
 from etl_bundle.common.xlsx import write_workbook  # noqa: E402
+from etl_bundle.dfps.reconcile import EVENT_COLUMNS  # noqa: E402
 
-COLUMNS = (
-    "CPS_DOB",
-    "S",
-    "R",
-    "E",
-    "LAST_CONT",
-    "HR",
-    "ORI_DESC",
-    "COUNTY_NAME",
-    "ORI_PHONE",
-    "NIC",
-    "STS",
-    "LOCATE_DT",
-    "CLR_CAN_DT",
-    "Person_ID",
-    "Entered_Care",
-    "Exited_Care",
-    "CombDate",
-)
+COLUMNS = EVENT_COLUMNS  # the widest reconciliation workbook
 
 
 def make_rows(count: int) -> list[dict]:

@@ -43,7 +43,7 @@ from etl_bundle.dfps.receive_tasks import (
     reconcile,
     remove_from_server,
 )
-from etl_bundle.dfps.send_tasks import PERIOD_PATTERN, SFTP_CONN_ID, WAREHOUSE_CONN_ID, resolve_quarter
+from etl_bundle.dfps.send_tasks import SFTP_CONN_ID, WAREHOUSE_CONN_ID, period_param, resolve_quarter
 from etl_bundle.dfps.sensors import DpsAnswerSensor
 
 with DAG(
@@ -58,12 +58,7 @@ with DAG(
     dagrun_timeout=pendulum.duration(days=5),
     default_args=default_args(retries=3, retry_delay=pendulum.duration(minutes=2)),
     params={
-        "period": Param(
-            None,
-            type=["null", "string"],
-            pattern=PERIOD_PATTERN,
-            description="FY2025_Q2, or FY2025 for a whole year; empty: the run's quarter",
-        ),
+        "period": period_param(),
         "poke_interval_seconds": Param(600, type="integer", minimum=1),
         "settle_seconds": Param(10, type="number", minimum=0, description="A file must hold still this long"),
         "counts_grace_minutes": Param(60, type="number", minimum=0, description="Then go on without counts"),

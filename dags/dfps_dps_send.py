@@ -31,7 +31,7 @@ from airflow.sdk import DAG, Param, conf
 
 from etl_bundle.common.dag_defaults import TIMEZONE, default_args
 from etl_bundle.common.fiscal_timetable import FiscalQuarterTimetable
-from etl_bundle.dfps.send_tasks import PERIOD_PATTERN, resolve_quarter, send_to_dps
+from etl_bundle.dfps.send_tasks import period_param, resolve_quarter, send_to_dps
 
 with DAG(
     dag_id="dfps_dps_send",
@@ -44,12 +44,7 @@ with DAG(
     dagrun_timeout=pendulum.duration(hours=2),
     default_args=default_args(retries=2, retry_delay=pendulum.duration(minutes=5)),
     params={
-        "period": Param(
-            None,
-            type=["null", "string"],
-            pattern=PERIOD_PATTERN,
-            description="FY2025_Q2, or FY2025 for a whole year; empty: the run's quarter",
-        ),
+        "period": period_param(),
         "force": Param(False, type="boolean", description="Send again a period already sent"),
     },
     tags=["dfps", "oracle", "sftp"],

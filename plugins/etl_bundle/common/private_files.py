@@ -16,3 +16,11 @@ def open_private(path: Path, mode: str = "wb", encoding: str | None = None) -> I
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, OWNER_ONLY)
     os.fchmod(descriptor, OWNER_ONLY)  # an existing file keeps its mode through O_CREAT
     return os.fdopen(descriptor, mode, encoding=encoding)
+
+
+def copy_private(source: Path, target: Path) -> None:
+    """Copy ``source`` to ``target``, the copy owner-only from its first byte."""
+    import shutil
+
+    with open(source, "rb") as data, open_private(target) as out:
+        shutil.copyfileobj(data, out)

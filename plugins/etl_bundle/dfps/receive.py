@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import shutil
 import tempfile
 import time
 from contextlib import closing
@@ -20,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from etl_bundle.common.fiscal import FiscalPeriod
-from etl_bundle.common.private_files import open_private
+from etl_bundle.common.private_files import copy_private, open_private
 from etl_bundle.dfps.answer_files import Readiness, RemoteFile, pick_answers, readiness, stable
 
 log = logging.getLogger(__name__)
@@ -62,7 +61,7 @@ def check_answer(
 
 def last_sent_at(warehouse_conn_id: str, period: FiscalPeriod) -> datetime | None:
     """When send last delivered this period's file to DPS (the audit), or None."""
-    from etl_bundle.dfps.send import already_sent
+    from etl_bundle.dfps.audit import already_sent
 
     sent = already_sent(warehouse_conn_id, period)
     return None if sent is None else datetime.fromisoformat(sent["sent_at"])
@@ -151,11 +150,10 @@ def collect_answer(
     stamp: str,
 ) -> dict[str, Any]:
     """Download the files the sensor took, verify them, archive them and audit them."""
-    from airflow.providers.postgres.hooks.postgres import PostgresHook
     from airflow.providers.sftp.hooks.sftp import SFTPHook
 
     from etl_bundle.common.share import share_root
-    from etl_bundle.common.sql import render_sql
+    from etl_bundle.dfps.audit import record_exchanges
 
     period = FiscalPeriod.parse(period_label)
     archive = share_root(share_conn_id) / ARCHIVE_FOLDER / "from_dps"
@@ -174,33 +172,25 @@ def collect_answer(
             with open(local, "rb") as text:
                 lines = sum(1 for line in text if line.strip())
             target = archive / local.name
-            with open(local, "rb") as source, open_private(target) as out:
-                shutil.copyfileobj(source, out)
+            copy_private(local, target)
             collected[kind] = {
                 "remote": remote.as_dict(),
                 "archived": str(target.relative_to(archive.parents[2])),
                 "lines": lines,
                 **checked,
             }
-    with closing(PostgresHook(postgres_conn_id=warehouse_conn_id).get_conn()) as conn, conn.cursor() as cursor:
-        cursor.executemany(
-            render_sql("dfps/record_exchange.sql", dialect="postgres"),
-            [
-                {
-                    "period": period.label,
-                    "direction": "from_dps",
-                    "file_name": file["remote"]["name"],
-                    "sha256": file["sha256"],
-                    "size_bytes": file["size_bytes"],
-                    # data rows: the results header is not one; the counts file has no header
-                    "row_count": max(file["lines"] - (kind == "results"), 0),
-                    "run_id": run_id,
-                }
-                for kind in ("results", "counts")
-                if (file := collected.get(kind))
-            ],
-        )
-        conn.commit()
+    record_exchanges(
+        warehouse_conn_id,
+        period,
+        "from_dps",
+        run_id,
+        [
+            # data rows: the results file's header is not one; the counts file has no header
+            (file["remote"]["name"], file["sha256"], file["size_bytes"], max(file["lines"] - (kind == "results"), 0))
+            for kind in ("results", "counts")
+            if (file := collected.get(kind))
+        ],
+    )
     log.info(
         "collected DPS answer for %s: %s",
         period.label,
@@ -289,8 +279,7 @@ def _copy_stamped(files: list[Path], folder: Path, stamp: str) -> list[Path]:
     copies = []
     for file in files:
         target = folder / f"{file.stem}_{stamp}{file.suffix}"
-        with open(file, "rb") as source, open_private(target) as out:
-            shutil.copyfileobj(source, out)
+        copy_private(file, target)
         copies.append(target)
     return copies
 

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import shutil
 import tempfile
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 from etl_bundle.common.fiscal import FiscalPeriod
-from etl_bundle.common.private_files import open_private
+from etl_bundle.common.private_files import copy_private, open_private
 from etl_bundle.dfps.children import REFERENCE_COLUMNS, Child, as_date, fixed_width_line, prepare, validate_lines
 
 log = logging.getLogger(__name__)
@@ -63,21 +61,6 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def already_sent(warehouse_conn_id: str, period: FiscalPeriod) -> dict[str, Any] | None:
-    from airflow.providers.postgres.hooks.postgres import PostgresHook
-
-    from etl_bundle.common.sql import apply_ddl, render_sql
-
-    with closing(PostgresHook(postgres_conn_id=warehouse_conn_id).get_conn()) as conn, conn.cursor() as cursor:
-        apply_ddl(conn, "dfps/schema.sql")
-        row = cursor.execute(
-            render_sql("dfps/exchange_sent.sql", dialect="postgres"),
-            {"period": period.label, "file_name": txt_name(period)},
-        ).fetchone()
-        conn.commit()
-    return None if row is None else {"file_name": row[0], "sha256": row[1], "sent_at": str(row[2]), "run_id": row[3]}
-
-
 def upload_verified(sftp_conn_id: str, local: Path, remote_dir: str) -> dict[str, Any]:
     """Upload under a temporary name, read it back, compare size and SHA-256, then rename into place."""
     from airflow.providers.sftp.hooks.sftp import SFTPHook
@@ -117,8 +100,7 @@ def deliver_to_share(files: list[Path], share_conn_id: str, stamp: str) -> list[
     delivered = []
     for file in files:
         target = folder / f"{file.stem}_{stamp}{file.suffix}"
-        with open(file, "rb") as source, open_private(target) as out:
-            shutil.copyfileobj(source, out)
+        copy_private(file, target)
         delivered.append(str(target.relative_to(root)))
     return delivered
 
@@ -135,11 +117,10 @@ def send_period(
     stamp: str,
     force: bool,
 ) -> dict[str, Any]:
-    from airflow.providers.postgres.hooks.postgres import PostgresHook
     from airflow.sdk.exceptions import AirflowSkipException
 
-    from etl_bundle.common.sql import render_sql
     from etl_bundle.common.xlsx import write_workbook
+    from etl_bundle.dfps.audit import already_sent, record_exchanges
 
     period = FiscalPeriod.parse(period_label)
     previous = already_sent(warehouse_conn_id, period)
@@ -167,23 +148,7 @@ def send_period(
             (text.name, uploaded["sha256"], uploaded["size_bytes"], len(lines)),
             (workbook.name, sha256_of(workbook), workbook.stat().st_size, len(prepared.rows)),
         ]
-    with closing(PostgresHook(postgres_conn_id=warehouse_conn_id).get_conn()) as conn, conn.cursor() as cursor:
-        cursor.executemany(
-            render_sql("dfps/record_exchange.sql", dialect="postgres"),
-            [
-                {
-                    "period": period.label,
-                    "direction": "to_dps",
-                    "file_name": name,
-                    "sha256": sha,
-                    "size_bytes": size,
-                    "row_count": count,
-                    "run_id": run_id,
-                }
-                for name, sha, size, count in exchanges
-            ],
-        )
-        conn.commit()
+    record_exchanges(warehouse_conn_id, period, "to_dps", run_id, exchanges)
     summary = {
         "period": period.label,
         "children": len(children),

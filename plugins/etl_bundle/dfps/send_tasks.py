@@ -5,7 +5,7 @@ Cheap to import (only ``airflow.sdk``): the work is imported inside each task.
 
 from __future__ import annotations
 
-from airflow.sdk import Asset, task
+from airflow.sdk import Asset, Param, task
 
 from etl_bundle.common.dag_defaults import TIMEZONE
 
@@ -16,6 +16,11 @@ SHARE_CONN_ID = "network_share"
 REMOTE_DIR_TO_DPS = "to_dps"
 EXCHANGE_ASSET = Asset(name="dfps.children_in_care")
 PERIOD_PATTERN = r"^FY[0-9]{4}(_Q[1-4])?$"
+
+
+def period_param(description: str = "FY2025_Q2, or FY2025 for a whole year; empty: the run's quarter") -> Param:
+    """The ``period`` Param of the DFPS DAGs (a new object per DAG)."""
+    return Param(None, type=["null", "string"], pattern=PERIOD_PATTERN, description=description)
 
 
 def run_stamp(context) -> str:
