@@ -261,8 +261,7 @@ def build_workbooks(
         runaway_events,
     )
 
-    window_end = period.end
-    events, counts = runaway_events(results.rows, reference, period.start, window_end)
+    events, counts = runaway_events(results.rows, reference, period.start, period.end)
     not_in_impact = dps_not_in_impact(events, lookups["impact"], lookups["legal"], lookups["regions"])
     missing_in_dps = impact_not_in_dps(lookups["impact"], events)
     names = output_names(period)
@@ -306,10 +305,13 @@ def reconcile_period(
     counts_text = None
     if collected.get("counts"):
         counts_text = (root / collected["counts"]["archived"]).read_text(encoding="utf-8-sig", errors="replace")
-    warnings = counts_warnings(counts_text, results)
-    for reject in results.rejects:
-        warnings.append(f"{results.file_name} line {reject.line}, field {reject.field}: {reject.reason}")
-    for warning in warnings[: len(warnings) - len(results.rejects) + REJECTS_SHOWN]:
+    warnings = counts_warnings(counts_text, results) + [
+        f"{results.file_name} line {reject.line}, field {reject.field}: {reject.reason}"
+        for reject in results.rejects[:REJECTS_SHOWN]
+    ]
+    if len(results.rejects) > REJECTS_SHOWN:
+        warnings.append(f"... and {len(results.rejects) - REJECTS_SHOWN} more rejected rows (see the archived file)")
+    for warning in warnings:
         log.warning("%s: %s", period.label, warning)
 
     reference_file = latest_reference(root, period)
@@ -324,7 +326,7 @@ def reconcile_period(
     summary = {
         "period": period.label,
         **counts,
-        "warnings": warnings[: len(warnings) - len(results.rejects) + REJECTS_SHOWN],
+        "warnings": warnings,
         "reference": str(reference_file.relative_to(root)),
         "share_files": [str(path.relative_to(root)) for path in delivered],
     }
