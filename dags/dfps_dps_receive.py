@@ -32,19 +32,12 @@ Files are owner-only; no name or birth date is logged or put in XCom.
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import DAG, Param, conf
+from airflow.sdk import DAG, conf
 
 from etl_bundle.common.dag_defaults import TIMEZONE, default_args
 from etl_bundle.common.fiscal_timetable import FiscalQuarterTimetable
-from etl_bundle.dfps.receive_tasks import (
-    REMOTE_DIR_FROM_DPS,
-    collect_answer,
-    purge_archive,
-    reconcile,
-    remove_from_server,
-)
-from etl_bundle.dfps.send_tasks import SFTP_CONN_ID, WAREHOUSE_CONN_ID, period_param, resolve_quarter
-from etl_bundle.dfps.sensors import DpsAnswerSensor
+from etl_bundle.dfps.receive_tasks import answer_params, receive_answer
+from etl_bundle.dfps.send_tasks import period_param, resolve_quarter
 
 with DAG(
     dag_id="dfps_dps_receive",
@@ -59,24 +52,9 @@ with DAG(
     default_args=default_args(retries=3, retry_delay=pendulum.duration(minutes=2)),
     params={
         "period": period_param(),
-        "poke_interval_seconds": Param(600, type="integer", minimum=1),
-        "settle_seconds": Param(10, type="number", minimum=0, description="A file must hold still this long"),
-        "counts_grace_minutes": Param(60, type="number", minimum=0, description="Then go on without counts"),
-        "late_after_hours": Param(6, type="number", minimum=0, description="Email once when DPS is this late"),
-        "wait_hours": Param(72, type="number", minimum=0, description="Fail when nothing came by then"),
-        "archive_retention_days": Param(365, type="integer", minimum=1),
+        **answer_params(),
     },
     tags=["dfps", "oracle", "sftp"],
     doc_md=__doc__,
 ):
-    period = resolve_quarter()
-    answer = DpsAnswerSensor(
-        task_id="wait_for_dps_answer",
-        period=period,
-        sftp_conn_id=SFTP_CONN_ID,
-        warehouse_conn_id=WAREHOUSE_CONN_ID,
-        remote_dir=REMOTE_DIR_FROM_DPS,
-    )
-    collected = collect_answer(period, answer.output)
-    reconciled = reconcile(period, collected)
-    reconciled >> remove_from_server(collected) >> purge_archive()
+    receive_answer(resolve_quarter())

@@ -17,7 +17,7 @@ import pendulum
 from airflow.sdk import DAG, CronTriggerTimetable, Param
 
 from etl_bundle.common.dag_defaults import TIMEZONE, default_args
-from etl_bundle.dfps.send_tasks import resolve_previous_year, send_to_dps
+from etl_bundle.dfps.send_tasks import resolve_previous_year, send_to_dps, year_param
 
 with DAG(
     dag_id="dfps_dps_send_yearly",
@@ -28,9 +28,7 @@ with DAG(
     dagrun_timeout=pendulum.duration(hours=2),
     default_args=default_args(retries=2, retry_delay=pendulum.duration(minutes=5)),
     params={
-        "period": Param(
-            None, type=["null", "string"], pattern=r"^FY[0-9]{4}$", description="FY2025; empty: the previous year"
-        ),
+        "period": year_param(),
         "force": Param(False, type="boolean", description="Send again a year already sent"),
     },
     tags=["dfps", "oracle", "sftp"],

@@ -14,7 +14,7 @@ from devstack import paths
 
 FIRST = "bundle_connections_check"
 # DAGs that consume what another DAG of the demo produces run after the rest.
-LAST = ("dfps_dps_receive",)  # DPS's answer (the seed) is reconciled with what send delivered
+LAST = ("dfps_dps_receive", "dfps_dps_receive_yearly")  # DPS's answers (the seed) meet what send delivered
 # Extra `airflow dags test` arguments per DAG (a logical date, --conf), where a DAG needs them.
 DEMO_ARGS: dict[str, list[str]] = {}
 # The fields of a task's returned summary that say what it wrote, in the order shown.

@@ -359,11 +359,16 @@ def _bundle_on_path() -> None:
 def default_period(today: date | None = None) -> Any:
     """The period ``airflow dags test dfps_dps_send`` handles: the last quarter that ended before today (Chicago)."""
     _bundle_on_path()
-    from zoneinfo import ZoneInfo
-
     from etl_bundle.common.fiscal import quarter_containing
 
-    return quarter_containing(today or datetime.now(ZoneInfo("America/Chicago")).date()).previous()
+    return quarter_containing(today or _chicago_today()).previous()
+
+
+def _chicago_today() -> date:
+    """Today where the DAGs' timetables live (the demo's runs take their period from it)."""
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo("America/Chicago")).date()
 
 
 def reference_rows(period: Any, size: int = 1000) -> list[dict[str, Any]]:
@@ -522,8 +527,19 @@ def place_dps_answer(period_label: str | None = None, size: int = 1000) -> list[
     return [folder / results_name, folder / counts_name]
 
 
+def default_year(today: date | None = None) -> Any:
+    """The year ``airflow dags test dfps_dps_send_yearly`` handles: the fiscal year that ended before today."""
+    _bundle_on_path()
+    from etl_bundle.common.fiscal import year_containing
+
+    return year_containing(today or _chicago_today()).previous()
+
+
 def seed_dps_answer(state: dict[str, Any], size: int) -> str:
-    """Seeder: DPS's answer for the period the demo sends (after ``seed``: same ``size``, same children)."""
-    written = place_dps_answer(size=size)
-    rows = len(written[0].read_text(encoding="ascii").splitlines()) - 1
-    return f"DPS answer: {rows} result rows in {', '.join(str(path) for path in written)}"
+    """Seeder: DPS's answers for the quarter and the year the demo sends (after ``seed``: same ``size``)."""
+    answered = []
+    for period in (default_period(), default_year()):
+        written = place_dps_answer(period.label, size=size)
+        rows = len(written[0].read_text(encoding="ascii").splitlines()) - 1
+        answered.append(f"{period.label}: {rows} result rows")
+    return f"DPS answers in {paths.sftp_root() / ANSWER_FOLDER}: {', '.join(answered)}"

@@ -322,3 +322,26 @@ def test_archived_copies_older_than_the_retention_are_purged(devstack_state):
     assert purged["purged"] >= 1 and purged["cutoff"] == "2025-12-10"
     assert not old.exists() and recent.exists()
     recent.unlink()
+
+
+def test_the_yearly_dag_reconciles_the_answer_to_the_yearly_send(bundle_dags, sent_reference, clean):
+    """dfps_dps_send_yearly sends FY2025; DPS answers for the year (the seed's generator); the yearly
+    receive reconciles the whole year and leaves the quarter's files alone."""
+    sent = run_dag(bundle_dags["dfps_dps_send_yearly"], period="FY2025", force=True)
+    assert sent.state == "success", task_states(sent)
+    dfps_data.place_dps_answer("FY2025", size=400)  # the size the fixture seeded
+    put_answer([], counts="TOTAL RECORDS: 0\n")  # the quarter's answer: not the yearly run's to take
+
+    run = run_dag(bundle_dags["dfps_dps_receive_yearly"], period="FY2025", **FAST)
+    assert run.state == "success", task_states(run)
+    summary = xcom_value(run, "dfps_dps_receive_yearly", "reconcile")
+    assert summary["period"] == "FY2025" and summary["events_rows"] > 0 and summary["rejected_rows"] == 0
+    stamp = run.start_date.strftime("%Y%m%dT%H%M%S")
+    delivered = sorted((paths.share_dir() / "dfps_dps" / "to_cps").glob(f"*_FY2025_{stamp}.xlsx"))
+    assert [p.name.split("_FY2025")[0] for p in delivered] == [
+        "DPS_not_in_IMPACT",
+        "DPS_total_runaway_events",
+        "IMPACT_not_in_DPS",
+    ]
+    assert len(read_workbook(next(p for p in delivered if "events" in p.name))) == summary["events_rows"]
+    assert sorted(p.name for p in to_dfps().iterdir()) == sorted([RESULTS, COUNTS])

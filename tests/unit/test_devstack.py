@@ -136,4 +136,5 @@ def test_the_demo_runs_the_connections_check_first_and_receive_after_send():
     order = demo.dag_ids()
     assert order[0] == demo.FIRST
     assert order.index("dfps_dps_receive") > order.index("dfps_dps_send")
+    assert order.index("dfps_dps_receive_yearly") > order.index("dfps_dps_send_yearly")
     assert set(order) == {p.stem for p in (demo.paths.PROJECT_ROOT / "dags").glob("*.py")}

@@ -45,6 +45,11 @@ def test_default_period_is_the_quarter_before_today():
     assert dfps_data.default_period(date(2026, 12, 1)).label == "FY2027_Q1"
 
 
+def test_default_year_is_the_fiscal_year_before_today():
+    assert dfps_data.default_year(date(2026, 11, 29)).label == "FY2026"
+    assert dfps_data.default_year(date(2026, 8, 31)).label == "FY2025"
+
+
 def test_results_header_has_no_trailing_colon_and_every_row_one_with_the_headers_fields(lines):
     assert lines[0] == dfps_data.RESULTS_HEADER and not lines[0].endswith(":")
     assert len(lines) > 10

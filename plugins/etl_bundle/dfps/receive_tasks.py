@@ -1,11 +1,12 @@
-"""The tasks of dfps_dps_receive. Cheap to import (only ``airflow.sdk``): the work is
-imported inside each task."""
+"""The tasks of dfps_dps_receive and dfps_dps_receive_yearly: one definition, used by both
+DAGs. Cheap to import (only ``airflow.sdk``): the work is imported inside each task."""
 
 from __future__ import annotations
 
-from airflow.sdk import Asset, task
+from airflow.sdk import Asset, Param, task
 
 from etl_bundle.dfps.send_tasks import ORACLE_CONN_ID, SFTP_CONN_ID, SHARE_CONN_ID, WAREHOUSE_CONN_ID, run_stamp
+from etl_bundle.dfps.sensors import DpsAnswerSensor
 
 REMOTE_DIR_FROM_DPS = "to_dfps"
 RECONCILIATION_ASSET = Asset(name="dfps.dps_reconciliation")
@@ -53,3 +54,28 @@ def purge_archive(**context) -> dict:
     from etl_bundle.dfps.receive import purge_archive as purge
 
     return purge(SHARE_CONN_ID, int(context["params"]["archive_retention_days"]), context["dag_run"].start_date)
+
+
+def answer_params() -> dict[str, Param]:
+    """The Params that tune waiting and retention (new objects for each DAG)."""
+    return {
+        "poke_interval_seconds": Param(600, type="integer", minimum=1),
+        "settle_seconds": Param(10, type="number", minimum=0, description="A file must hold still this long"),
+        "counts_grace_minutes": Param(60, type="number", minimum=0, description="Then go on without counts"),
+        "late_after_hours": Param(6, type="number", minimum=0, description="Email once when DPS is this late"),
+        "wait_hours": Param(72, type="number", minimum=0, description="Fail when nothing came by then"),
+        "archive_retention_days": Param(365, type="integer", minimum=1),
+    }
+
+
+def receive_answer(period) -> None:
+    """Wait → collect → reconcile → clean the server → purge, for ``period``, in the DAG being defined."""
+    answer = DpsAnswerSensor(
+        task_id="wait_for_dps_answer",
+        period=period,
+        sftp_conn_id=SFTP_CONN_ID,
+        warehouse_conn_id=WAREHOUSE_CONN_ID,
+        remote_dir=REMOTE_DIR_FROM_DPS,
+    )
+    collected = collect_answer(period, answer.output)
+    reconcile(period, collected) >> remove_from_server(collected) >> purge_archive()

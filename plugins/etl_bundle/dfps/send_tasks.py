@@ -18,9 +18,19 @@ EXCHANGE_ASSET = Asset(name="dfps.children_in_care")
 PERIOD_PATTERN = r"^FY[0-9]{4}(_Q[1-4])?$"
 
 
-def period_param(description: str = "FY2025_Q2, or FY2025 for a whole year; empty: the run's quarter") -> Param:
-    """The ``period`` Param of the DFPS DAGs (a new object per DAG)."""
-    return Param(None, type=["null", "string"], pattern=PERIOD_PATTERN, description=description)
+def period_param() -> Param:
+    """The ``period`` Param of the quarterly DFPS DAGs (a new object per DAG)."""
+    return Param(
+        None,
+        type=["null", "string"],
+        pattern=PERIOD_PATTERN,
+        description="FY2025_Q2, or FY2025 for a whole year; empty: the run's quarter",
+    )
+
+
+def year_param() -> Param:
+    """The ``period`` Param of the yearly DFPS DAGs."""
+    return Param(None, type=["null", "string"], pattern=r"^FY[0-9]{4}$", description="FY2025; empty: the previous year")
 
 
 def run_stamp(context) -> str:
