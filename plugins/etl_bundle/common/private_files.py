@@ -24,3 +24,14 @@ def copy_private(source: Path, target: Path) -> None:
 
     with open(source, "rb") as data, open_private(target) as out:
         shutil.copyfileobj(data, out)
+
+
+def copy_stamped(files: list[Path], folder: Path, stamp: str) -> list[Path]:
+    """Owner-only copies in ``folder``, each named ``<stem>_<stamp><suffix>`` (the run's timestamp)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    copies = []
+    for file in files:
+        target = folder / f"{file.stem}_{stamp}{file.suffix}"
+        copy_private(file, target)
+        copies.append(target)
+    return copies

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from etl_bundle.common.fiscal import FiscalPeriod
-from etl_bundle.common.private_files import copy_private, open_private
+from etl_bundle.common.private_files import copy_private, copy_stamped, open_private
 from etl_bundle.dfps.answer_files import Readiness, RemoteFile, pick_answers, readiness, stable
 
 log = logging.getLogger(__name__)
@@ -273,16 +273,6 @@ def build_workbooks(
     return paths, counts
 
 
-def _copy_stamped(files: list[Path], folder: Path, stamp: str) -> list[Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    copies = []
-    for file in files:
-        target = folder / f"{file.stem}_{stamp}{file.suffix}"
-        copy_private(file, target)
-        copies.append(target)
-    return copies
-
-
 def reconcile_period(
     period_label: str, collected: dict[str, Any], *, oracle_conn_id: str, share_conn_id: str, stamp: str
 ) -> dict[str, Any]:
@@ -319,9 +309,9 @@ def reconcile_period(
     lookups = read_lookups(oracle_conn_id, period)
     with tempfile.TemporaryDirectory(prefix="dfps-reconcile-") as tmp:
         built, counts = build_workbooks(results, reference, lookups, period, Path(tmp))
-        delivered = _copy_stamped(list(built.values()), root / OUTPUT_FOLDER, stamp)
-        _copy_stamped(list(built.values()), root / ARCHIVE_FOLDER / "to_cps", stamp)
-    _copy_stamped([reference_file], root / ARCHIVE_FOLDER / "to_dps", stamp)
+        delivered = copy_stamped(list(built.values()), root / OUTPUT_FOLDER, stamp)
+        copy_stamped(list(built.values()), root / ARCHIVE_FOLDER / "to_cps", stamp)
+    copy_stamped([reference_file], root / ARCHIVE_FOLDER / "to_dps", stamp)
     counts.update(results_rows=len(results.rows), rejected_rows=len(results.rejects), reference_rows=len(reference))
     summary = {
         "period": period.label,

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from etl_bundle.common.fiscal import FiscalPeriod
-from etl_bundle.common.private_files import copy_private, open_private
+from etl_bundle.common.private_files import copy_stamped, open_private
 from etl_bundle.dfps.children import REFERENCE_COLUMNS, Child, as_date, fixed_width_line, prepare, validate_lines
 
 log = logging.getLogger(__name__)
@@ -95,14 +95,7 @@ def deliver_to_share(files: list[Path], share_conn_id: str, stamp: str) -> list[
     from etl_bundle.common.share import share_root
 
     root = share_root(share_conn_id)
-    folder = root / SHARE_FOLDER
-    folder.mkdir(parents=True, exist_ok=True)
-    delivered = []
-    for file in files:
-        target = folder / f"{file.stem}_{stamp}{file.suffix}"
-        copy_private(file, target)
-        delivered.append(str(target.relative_to(root)))
-    return delivered
+    return [str(copy.relative_to(root)) for copy in copy_stamped(files, root / SHARE_FOLDER, stamp)]
 
 
 def send_period(
