@@ -9,7 +9,8 @@ quarter**, on the same timetable as send, so backfills line up period by period.
 and `dfps-missing-person-counts*` (any case, with or without the period suffix) in
 DPS's `to_dfps` folder (`dps_sftp`), taking a file only once its size holds still.
 Without a counts file after `counts_grace_minutes` it goes on and says so. After
-`late_after_hours` from send, one email says DPS is late; after `wait_hours` it fails.
+`late_after_hours` from send, one email says DPS is late; `wait_hours` after the run
+started it fails.
 
 **Reads:** the answer (downloaded, checked against the server, archived, audited in
 `dfps.dps_exchanges`); the reference workbook send put on the share; from

@@ -23,6 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     from devstack import airflow_local, demo, paths, stack
     from devstack import seed as seeding
 
+    paths.put_bundle_on_path()  # the DFPS seeder uses the bundle's own name processing and calendar
+
     if args.command == "up":
         stack.up()
         print(f"devstack: up; now `source {paths.env_file()}`")

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import random
-import sys
 from collections import Counter
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
@@ -349,16 +348,8 @@ def seed(state: dict[str, Any], size: int) -> str:
 # --- DPS's answer (the seed plays DPS) ---------------------------------------------------
 
 
-def _bundle_on_path() -> None:
-    """``etl_bundle`` as Airflow imports it: the plugins folder on ``sys.path`` (``python -m devstack`` lacks it)."""
-    plugins = str(paths.PROJECT_ROOT / "plugins")
-    if plugins not in sys.path:
-        sys.path.insert(0, plugins)
-
-
 def default_period(today: date | None = None) -> Any:
     """The period ``airflow dags test dfps_dps_send`` handles: the last quarter that ended before today (Chicago)."""
-    _bundle_on_path()
     from etl_bundle.common.fiscal import quarter_containing
 
     return quarter_containing(today or _chicago_today()).previous()
@@ -373,7 +364,6 @@ def _chicago_today() -> date:
 
 def reference_rows(period: Any, size: int = 1000) -> list[dict[str, Any]]:
     """The reference rows dfps_dps_send writes for ``period`` from what ``seed(state, size)`` loads."""
-    _bundle_on_path()
     from etl_bundle.dfps.children import Child, prepare
 
     children = [
@@ -514,7 +504,6 @@ def answer_rng(period_label: str) -> random.Random:
 
 def place_dps_answer(period_label: str | None = None, size: int = 1000) -> list[Path]:
     """DPS's results and counts files for the period (default: the one the demo sends) in sftp ``to_dfps``."""
-    _bundle_on_path()
     from etl_bundle.common.fiscal import FiscalPeriod
 
     period = FiscalPeriod.parse(period_label) if period_label else default_period()
@@ -529,7 +518,6 @@ def place_dps_answer(period_label: str | None = None, size: int = 1000) -> list[
 
 def default_year(today: date | None = None) -> Any:
     """The year ``airflow dags test dfps_dps_send_yearly`` handles: the fiscal year that ended before today."""
-    _bundle_on_path()
     from etl_bundle.common.fiscal import year_containing
 
     return year_containing(today or _chicago_today()).previous()

@@ -8,6 +8,15 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
+def put_bundle_on_path() -> None:
+    """``etl_bundle`` importable as Airflow imports it (the plugins folder on ``sys.path``)."""
+    import sys
+
+    plugins = str(PROJECT_ROOT / "plugins")
+    if plugins not in sys.path:
+        sys.path.insert(0, plugins)
+
+
 def state_dir() -> Path:
     return Path(os.environ.get("DEVSTACK_HOME", PROJECT_ROOT / ".devstack")).resolve()
 

@@ -22,7 +22,7 @@ def already_sent(warehouse_conn_id: str, period: FiscalPeriod) -> dict[str, Any]
             {"period": period.label, "file_name": txt_name(period)},
         ).fetchone()
         conn.commit()
-    return None if row is None else {"file_name": row[0], "sha256": row[1], "sent_at": str(row[2]), "run_id": row[3]}
+    return None if row is None else {"file_name": row[0], "sha256": row[1], "sent_at": row[2], "run_id": row[3]}
 
 
 def record_exchanges(

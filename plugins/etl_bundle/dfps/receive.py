@@ -9,7 +9,6 @@ Nothing is removed from the server until the period's workbooks are delivered.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import tempfile
 import time
@@ -18,8 +17,9 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from etl_bundle.common.checksum import sha256_stream
 from etl_bundle.common.fiscal import FiscalPeriod
-from etl_bundle.common.private_files import copy_private, copy_stamped, open_private
+from etl_bundle.common.private_files import copy_stamped, open_private
 from etl_bundle.dfps.answer_files import Readiness, RemoteFile, pick_answers, readiness, stable
 
 log = logging.getLogger(__name__)
@@ -59,14 +59,6 @@ def check_answer(
     return readiness(again, stable(seen, again), now, counts_grace)
 
 
-def last_sent_at(warehouse_conn_id: str, period: FiscalPeriod) -> datetime | None:
-    """When send last delivered this period's file to DPS (the audit), or None."""
-    from etl_bundle.dfps.audit import already_sent
-
-    sent = already_sent(warehouse_conn_id, period)
-    return None if sent is None else datetime.fromisoformat(sent["sent_at"])
-
-
 def notify_late_once(warehouse_conn_id: str, period: FiscalPeriod, run_id: str, waiting_since, reason: str) -> bool:
     """One email per run when DPS is late: the notice is recorded, so later pokes stay quiet."""
     from airflow.providers.postgres.hooks.postgres import PostgresHook
@@ -96,15 +88,6 @@ def notify_late_once(warehouse_conn_id: str, period: FiscalPeriod, run_id: str, 
 
 
 # --- collecting ----------------------------------------------------------------------------
-
-
-def sha256_stream(stream, out, block: int = 1 << 16) -> tuple[str, int]:
-    digest, size = hashlib.sha256(), 0
-    for chunk in iter(lambda: stream.read(block), b""):
-        digest.update(chunk)
-        out.write(chunk)
-        size += len(chunk)
-    return digest.hexdigest(), size
 
 
 def download_verified(sftp, remote_path: str, local: Path, expected: RemoteFile) -> dict[str, Any]:
@@ -156,26 +139,23 @@ def collect_answer(
     from etl_bundle.dfps.audit import record_exchanges
 
     period = FiscalPeriod.parse(period_label)
-    archive = share_root(share_conn_id) / ARCHIVE_FOLDER / "from_dps"
+    root = share_root(share_conn_id)
+    archive = root / ARCHIVE_FOLDER / "from_dps"
     archive.mkdir(parents=True, exist_ok=True)
     collected: dict[str, Any] = {"period": period.label, "counts": None}
-    with (
-        tempfile.TemporaryDirectory(prefix="dfps-receive-") as tmp,
-        SFTPHook(ssh_conn_id=sftp_conn_id).get_managed_conn() as sftp,
-    ):
+    with SFTPHook(ssh_conn_id=sftp_conn_id).get_managed_conn() as sftp:
         for kind in ("results", "counts"):
             if not found.get(kind):
                 continue
             remote = RemoteFile(**found[kind])
-            local = Path(tmp) / archived_name(kind, period, stamp)
-            checked = download_verified(sftp, f"{remote_dir.rstrip('/')}/{remote.name}", local, remote)
-            with open(local, "rb") as text:
+            # Straight into the archive (owner-only, under .part until verified): the copy every worker reads.
+            target = archive / archived_name(kind, period, stamp)
+            checked = download_verified(sftp, f"{remote_dir.rstrip('/')}/{remote.name}", target, remote)
+            with open(target, "rb") as text:
                 lines = sum(1 for line in text if line.strip())
-            target = archive / local.name
-            copy_private(local, target)
             collected[kind] = {
                 "remote": remote.as_dict(),
-                "archived": str(target.relative_to(archive.parents[2])),
+                "archived": str(target.relative_to(root)),
                 "lines": lines,
                 **checked,
             }

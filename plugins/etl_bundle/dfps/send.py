@@ -8,12 +8,12 @@ files and checksums only.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from etl_bundle.common.checksum import sha256_of, sha256_stream
 from etl_bundle.common.fiscal import FiscalPeriod
 from etl_bundle.common.private_files import copy_stamped, open_private
 from etl_bundle.dfps.children import REFERENCE_COLUMNS, Child, as_date, fixed_width_line, prepare, validate_lines
@@ -53,14 +53,6 @@ def read_children(oracle_conn_id: str, period: FiscalPeriod) -> list[Child]:
         ]
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as data:
-        for block in iter(lambda: data.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def upload_verified(sftp_conn_id: str, local: Path, remote_dir: str) -> dict[str, Any]:
     """Upload under a temporary name, read it back, compare size and SHA-256, then rename into place."""
     from airflow.providers.sftp.hooks.sftp import SFTPHook
@@ -72,15 +64,13 @@ def upload_verified(sftp_conn_id: str, local: Path, remote_dir: str) -> dict[str
     with hook.get_managed_conn() as sftp:
         sftp.put(str(local), partial, confirm=True)
         sftp.chmod(partial, 0o600)  # children's data: readable by the DPS account only
-        digest = hashlib.sha256()
         with sftp.open(partial, "rb") as uploaded:
-            for block in iter(lambda: uploaded.read(1 << 16), b""):
-                digest.update(block)
+            read_back_sha = sha256_stream(uploaded)[0]
         size = sftp.stat(partial).st_size
-        if size != expected_size or digest.hexdigest() != expected_sha:
+        if size != expected_size or read_back_sha != expected_sha:
             sftp.remove(partial)
             raise RuntimeError(
-                f"{remote} read back as {size} bytes sha256 {digest.hexdigest()}, "
+                f"{remote} read back as {size} bytes sha256 {read_back_sha}, "
                 f"expected {expected_size} bytes sha256 {expected_sha}; removed, to be sent again"
             )
         if remote in {f"{remote_dir.rstrip('/')}/{name}" for name in sftp.listdir(remote_dir)}:

@@ -16,10 +16,10 @@ class DpsAnswerSensor(BaseSensorOperator):
 
     Done when the results file (and the counts file, or its grace period ran out) held
     still between two listings ``settle_seconds`` apart; the XCom names the files with
-    their size and time (no content). Waiting counts from when send delivered the period
-    (the audit), or from the run's start when send has not run yet. After
-    ``late_after_hours`` one email says DPS is late; after ``wait_hours`` the task fails,
-    naming what never arrived. All four are Params.
+    their size and time (no content). ``late_after_hours`` after send delivered the
+    period (the audit) one email says DPS is late; ``wait_hours`` after the run started
+    the task fails, naming what never arrived (from the run, not from send, so a backfill
+    long after send still waits). All four are Params.
     """
 
     template_fields = ("period",)
@@ -49,7 +49,8 @@ class DpsAnswerSensor(BaseSensorOperator):
         from airflow.sdk.exceptions import AirflowFailException
 
         from etl_bundle.common.fiscal import FiscalPeriod
-        from etl_bundle.dfps.receive import check_answer, last_sent_at, notify_late_once
+        from etl_bundle.dfps.audit import already_sent
+        from etl_bundle.dfps.receive import check_answer, notify_late_once
 
         params = context["params"]
         period = FiscalPeriod.parse(self.period)
@@ -73,13 +74,14 @@ class DpsAnswerSensor(BaseSensorOperator):
                     "note": found.reason,
                 },
             )
-        sent_at = last_sent_at(self.warehouse_conn_id, period)
-        since = sent_at or context["dag_run"].start_date
-        if now >= since + timedelta(hours=float(params["wait_hours"])):
+        started = context["dag_run"].start_date
+        if now >= started + timedelta(hours=float(params["wait_hours"])):
             raise AirflowFailException(
                 f"DPS's answer for {period.label} never arrived in {self.remote_dir} "
-                f"({params['wait_hours']} h since {since.isoformat()}): {found.reason}"
+                f"({params['wait_hours']} h since the run started at {started.isoformat()}): {found.reason}"
             )
+        sent = already_sent(self.warehouse_conn_id, period)
+        sent_at = sent["sent_at"] if sent else None
         if sent_at is None:
             log.info("%s: %s; dfps_dps_send has not delivered this period yet", period.label, found.reason)
         elif now >= sent_at + timedelta(hours=float(params["late_after_hours"])):
