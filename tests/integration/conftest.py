@@ -111,10 +111,24 @@ def metadata(env):
     )
 
 
-def run_backfill(env, dag_id: str, from_date: str, to_date: str, *, timeout_seconds: float = 420) -> list[tuple]:
+def run_backfill(
+    env,
+    dag_id: str,
+    from_date: str,
+    to_date: str,
+    *,
+    conf: dict | None = None,
+    max_active_runs: int | None = None,
+    timeout_seconds: float = 420,
+) -> list[tuple]:
     """Unpause ``dag_id``, backfill ``from_date..to_date`` (all runs reprocessed), wait for every run,
     pause it again; ``(run_id, logical_date, state, run_type)`` per run, by logical date."""
+    import json
     import time
+
+    options = ["--dag-run-conf", json.dumps(conf)] if conf else []
+    if max_active_runs:
+        options += ["--max-active-runs", str(max_active_runs)]
 
     airflow_cli("dags", "reserialize")
     airflow_cli("dags", "unpause", dag_id)
@@ -132,6 +146,7 @@ def run_backfill(env, dag_id: str, from_date: str, to_date: str, *, timeout_seco
             to_date,
             "--reprocess-behavior",
             "completed",
+            *options,
         )
         deadline = time.monotonic() + timeout_seconds
         with metadata(env) as db:
