@@ -72,7 +72,11 @@ def test_receive_backfill_of_fy2025_reconciles_each_quarter_with_its_own_answer(
     # Each run took its own period's results and counts, and nothing else.
     collected = exchanged_periods(warehouse, runs, "from_dps", "dfps-missing-person-%")
     assert sorted(period for _, period in collected) == sorted(QUARTERS * 2)
-    run_of = {period: run_id for run_id, period in collected}
+    runs_of: dict[str, set[str]] = {}
+    for run_id, period in collected:
+        runs_of.setdefault(period, set()).add(run_id)
+    assert all(len(run_ids) == 1 for run_ids in runs_of.values()), runs_of  # results and counts in one run
+    run_of = {period: run_ids.pop() for period, run_ids in runs_of.items()}
     assert len(set(run_of.values())) == 4
     assert sorted(p.name for p in answers.iterdir()) == []
 
