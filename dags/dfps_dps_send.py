@@ -31,7 +31,8 @@ from airflow.sdk import DAG, Param, conf
 
 from etl_bundle.common.dag_defaults import TIMEZONE, default_args
 from etl_bundle.common.fiscal_timetable import FiscalQuarterTimetable
-from etl_bundle.dfps.send_tasks import period_param, resolve_quarter, send_to_dps
+from etl_bundle.common.schema_task import migrate_schema
+from etl_bundle.dfps.send_tasks import WAREHOUSE_CONN_ID, period_param, resolve_quarter, send_to_dps
 
 with DAG(
     dag_id="dfps_dps_send",
@@ -50,4 +51,4 @@ with DAG(
     tags=["dfps", "oracle", "sftp"],
     doc_md=__doc__,
 ):
-    send_to_dps(resolve_quarter())
+    migrate_schema("dfps", WAREHOUSE_CONN_ID) >> send_to_dps(resolve_quarter())

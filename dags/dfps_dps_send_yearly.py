@@ -17,7 +17,8 @@ import pendulum
 from airflow.sdk import DAG, CronTriggerTimetable, Param
 
 from etl_bundle.common.dag_defaults import TIMEZONE, default_args
-from etl_bundle.dfps.send_tasks import resolve_previous_year, send_to_dps, year_param
+from etl_bundle.common.schema_task import migrate_schema
+from etl_bundle.dfps.send_tasks import WAREHOUSE_CONN_ID, resolve_previous_year, send_to_dps, year_param
 
 with DAG(
     dag_id="dfps_dps_send_yearly",
@@ -34,4 +35,4 @@ with DAG(
     tags=["dfps", "oracle", "sftp"],
     doc_md=__doc__,
 ):
-    send_to_dps(resolve_previous_year())
+    migrate_schema("dfps", WAREHOUSE_CONN_ID) >> send_to_dps(resolve_previous_year())

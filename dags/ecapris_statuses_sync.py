@@ -30,6 +30,7 @@ import pendulum
 from airflow.sdk import DAG, Asset, CronTriggerTimetable, Param, task
 
 from etl_bundle.common.dag_defaults import TIMEZONE, default_args
+from etl_bundle.common.schema_task import migrate_schema
 
 HASURA_CONN_ID = "moped_hasura"
 ORACLE_CONN_ID = "ecapris_oracle"
@@ -88,4 +89,6 @@ with DAG(
             raise AirflowSkipException(f"dry run: nothing sent; planned {planned['summary']}")
         return send_changes(planned, hasura_conn_id=HASURA_CONN_ID, batch_size=params["batch_size"])
 
-    upsert_statuses(plan_changes(list_subprojects()))
+    planned = plan_changes(list_subprojects())
+    migrate_schema("ecapris", WAREHOUSE_CONN_ID) >> planned
+    upsert_statuses(planned)

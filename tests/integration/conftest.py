@@ -165,3 +165,34 @@ def run_backfill(
                 time.sleep(3)
     finally:
         airflow_cli("dags", "pause", dag_id)
+
+
+@pytest.fixture
+def scratch_warehouse(devstack_state, monkeypatch):
+    """A new empty database on the devstack's server, made this test's ``warehouse_postgres``.
+
+    Yields ``connect`` (a new psycopg connection to it per call, autocommit off); the
+    database is dropped afterwards. DAGs run with ``dag.test()`` in this process use it.
+    """
+    import json
+    import uuid
+
+    import psycopg
+
+    from devstack.services import DATABASES, server_url
+
+    record = devstack_state["services"]["postgres"]
+    name = f"scratch_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_url(record, DATABASES["warehouse"]), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = server_url(record, name)
+    connection = json.loads(os.environ["AIRFLOW_CONN_WAREHOUSE_POSTGRES"])
+    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE_POSTGRES", json.dumps({**connection, "schema": name}))
+
+    def connect():
+        return psycopg.connect(url)
+
+    connect.url = url
+    yield connect
+    with psycopg.connect(server_url(record, DATABASES["warehouse"]), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')

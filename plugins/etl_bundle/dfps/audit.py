@@ -12,11 +12,10 @@ def already_sent(warehouse_conn_id: str, period: FiscalPeriod) -> dict[str, Any]
     """The latest delivery of the period's txt to DPS, or None (creates the audit tables if missing)."""
     from airflow.providers.postgres.hooks.postgres import PostgresHook
 
-    from etl_bundle.common.sql import apply_ddl, render_sql
+    from etl_bundle.common.sql import render_sql
     from etl_bundle.dfps.send import txt_name
 
     with closing(PostgresHook(postgres_conn_id=warehouse_conn_id).get_conn()) as conn, conn.cursor() as cursor:
-        apply_ddl(conn, "dfps/schema.sql")
         row = cursor.execute(
             render_sql("dfps/exchange_sent.sql", dialect="postgres"),
             {"period": period.label, "file_name": txt_name(period)},

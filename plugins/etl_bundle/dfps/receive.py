@@ -64,10 +64,9 @@ def notify_late_once(warehouse_conn_id: str, period: FiscalPeriod, run_id: str, 
     from airflow.providers.postgres.hooks.postgres import PostgresHook
 
     from etl_bundle.common.mail import alert_recipients, recipients, send_mail
-    from etl_bundle.common.sql import apply_ddl, render_sql
+    from etl_bundle.common.sql import render_sql
 
     with closing(PostgresHook(postgres_conn_id=warehouse_conn_id).get_conn()) as conn, conn.cursor() as cursor:
-        apply_ddl(conn, "dfps/schema.sql")
         first = cursor.execute(
             render_sql("dfps/late_notice.sql", dialect="postgres"), {"period": period.label, "run_id": run_id}
         ).fetchone()

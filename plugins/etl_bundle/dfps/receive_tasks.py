@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from airflow.sdk import Asset, Param, task
 
+from etl_bundle.common.schema_task import migrate_schema
 from etl_bundle.dfps.send_tasks import ORACLE_CONN_ID, SFTP_CONN_ID, SHARE_CONN_ID, WAREHOUSE_CONN_ID, run_stamp
 from etl_bundle.dfps.sensors import DpsAnswerSensor
 
@@ -77,5 +78,6 @@ def receive_answer(period) -> None:
         warehouse_conn_id=WAREHOUSE_CONN_ID,
         remote_dir=REMOTE_DIR_FROM_DPS,
     )
+    migrate_schema("dfps", WAREHOUSE_CONN_ID) >> answer
     collected = collect_answer(period, answer.output)
     reconcile(period, collected) >> remove_from_server(collected) >> purge_archive()

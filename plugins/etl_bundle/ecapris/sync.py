@@ -140,10 +140,9 @@ def _quarantine(rejects: list[Reject], warehouse_conn_id: str, run_id: str, *, d
         return
     from airflow.providers.postgres.hooks.postgres import PostgresHook
 
-    from etl_bundle.common.sql import apply_ddl, render_sql
+    from etl_bundle.common.sql import render_sql
 
     with closing(PostgresHook(postgres_conn_id=warehouse_conn_id).get_conn()) as conn:
-        apply_ddl(conn, "ecapris/schema.sql")
         with conn.cursor() as cursor:
             cursor.executemany(
                 render_sql("ecapris/insert_reject.sql", dialect="postgres"),
