@@ -1,4 +1,8 @@
-"""A real SFTP server for the DPS stand-in: asyncssh, key auth only, chrooted."""
+"""A real SFTP server for the DPS stand-in: asyncssh, key auth only, chrooted.
+
+``--upload-only`` plays a drop box as some partners run them: files can be written,
+listed, stat'ed and renamed, but not read back, and their attributes not changed.
+"""
 
 from __future__ import annotations
 
@@ -21,9 +25,24 @@ class _OnlyUser(asyncssh.SSHServer):
         return False
 
 
+class _UploadOnly(asyncssh.SFTPServer):
+    def open(self, path, pflags, attrs):
+        if pflags & asyncssh.FXF_READ:
+            raise asyncssh.SFTPPermissionDenied("reading is not allowed on this server")
+        return super().open(path, pflags, asyncssh.SFTPAttrs())
+
+    def setstat(self, path, attrs):
+        raise asyncssh.SFTPPermissionDenied("changing attributes is not allowed on this server")
+
+    def fsetstat(self, file_obj, attrs):
+        raise asyncssh.SFTPPermissionDenied("changing attributes is not allowed on this server")
+
+
 async def serve(args: argparse.Namespace) -> None:
+    server_class = _UploadOnly if args.upload_only else asyncssh.SFTPServer
+
     def sftp_factory(chan):
-        return asyncssh.SFTPServer(chan, chroot=args.root)
+        return server_class(chan, chroot=args.root)
 
     await asyncssh.listen(
         "127.0.0.1",
@@ -45,6 +64,7 @@ def main() -> None:
     parser.add_argument("--host-key", required=True)
     parser.add_argument("--authorized-keys", required=True)
     parser.add_argument("--user", required=True)
+    parser.add_argument("--upload-only", action="store_true", help="refuse reads and attribute changes")
     asyncio.run(serve(parser.parse_args()))
 
 

@@ -196,3 +196,22 @@ def scratch_warehouse(devstack_state, monkeypatch):
     yield connect
     with psycopg.connect(server_url(record, DATABASES["warehouse"]), autocommit=True) as admin:
         admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+def migrate_warehouse(pipeline: str, **options) -> list[str]:
+    """The devstack warehouse upgraded to ``pipeline``'s head (tests then empty its tables, never drop them)."""
+    import psycopg
+
+    from devstack import stack
+    from devstack.services import DATABASES, server_url
+    from etl_bundle.common.migrations import upgrade
+
+    url = server_url(stack.load_state()["services"]["postgres"], DATABASES["warehouse"])
+    return upgrade(pipeline, lambda: psycopg.connect(url), **options)
+
+
+def central_stamp(moment) -> str:
+    """A run's timestamp as the DFPS DAGs put it in file names: ``YYYYmmdd_HHMMSS``, Central time."""
+    import pendulum
+
+    return pendulum.instance(moment).in_timezone("America/Chicago").strftime("%Y%m%d_%H%M%S")

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from devstack import dfps_data, paths
-from tests.integration.conftest import airflow_cli, metadata, run_backfill
+from tests.integration.conftest import airflow_cli, metadata, migrate_warehouse, run_backfill
 
 pytestmark = pytest.mark.integration
 
@@ -33,7 +33,8 @@ def backfilled_fy2025(env, dag_id: str, **options) -> list[tuple]:
 @pytest.fixture(scope="module")
 def sent_fy2025(running_airflow, devstack_state, warehouse):
     dfps_data.seed(devstack_state, SEED_SIZE)
-    warehouse.execute("DROP TABLE IF EXISTS dfps.dps_exchanges")
+    migrate_warehouse("dfps")
+    warehouse.execute("TRUNCATE dfps.dps_exchanges")
     return backfilled_fy2025(running_airflow, "dfps_dps_send")
 
 

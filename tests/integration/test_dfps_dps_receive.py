@@ -13,7 +13,7 @@ import pytest
 
 from devstack import dfps_data, paths
 from etl_bundle.common.xlsx import read_workbook
-from tests.integration.conftest import run_dag, task_states, xcom_value
+from tests.integration.conftest import central_stamp, migrate_warehouse, run_dag, task_states, xcom_value
 
 pytestmark = pytest.mark.integration
 
@@ -94,9 +94,9 @@ def oracle(devstack_state):
 def clean(warehouse):
     for old in to_dfps().iterdir():
         old.unlink()
-    warehouse.execute("CREATE SCHEMA IF NOT EXISTS dfps")
+    migrate_warehouse("dfps")
     warehouse.execute("DELETE FROM dfps.dps_exchanges WHERE direction = 'from_dps'")
-    warehouse.execute("DROP TABLE IF EXISTS dfps.dps_late_notices")
+    warehouse.execute("TRUNCATE dfps.dps_late_notices")
     yield
     for old in to_dfps().iterdir():
         old.unlink()
@@ -147,7 +147,7 @@ def test_a_period_is_reconciled_delivered_emailed_archived_and_removed_from_the_
     run = run_dag(bundle_dags[DAG_ID], period=PERIOD, **FAST)
     assert run.state == "success", task_states(run)
     summary = xcom_value(run, DAG_ID, "reconcile")
-    stamp = run.start_date.strftime("%Y%m%dT%H%M%S")
+    stamp = central_stamp(run.start_date)
 
     events, not_in_impact, impact_not_in_dps = [
         read_workbook(next(p for p in share_outputs(stamp) if p.name.startswith(prefix)))
@@ -336,7 +336,7 @@ def test_the_yearly_dag_reconciles_the_answer_to_the_yearly_send(bundle_dags, se
     assert run.state == "success", task_states(run)
     summary = xcom_value(run, "dfps_dps_receive_yearly", "reconcile")
     assert summary["period"] == "FY2025" and summary["events_rows"] > 0 and summary["rejected_rows"] == 0
-    stamp = run.start_date.strftime("%Y%m%dT%H%M%S")
+    stamp = central_stamp(run.start_date)
     delivered = sorted((paths.share_dir() / "dfps_dps" / "to_cps").glob(f"*_FY2025_{stamp}.xlsx"))
     assert [p.name.split("_FY2025")[0] for p in delivered] == [
         "DPS_not_in_IMPACT",

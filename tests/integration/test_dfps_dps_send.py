@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import stat
+import subprocess
 
 import psycopg
 import pytest
 
-from devstack import dfps_data, paths
-from tests.integration.conftest import run_dag, task_states, xcom_value
+from devstack import dfps_data, net, paths
+from etl_bundle.dfps.switchover import ORIGINAL_SHARE_DIR
+from tests.integration.conftest import central_stamp, migrate_warehouse, run_dag, task_states, xcom_value
 
 pytestmark = pytest.mark.integration
 
@@ -17,6 +21,8 @@ DAG_ID = "dfps_dps_send"
 PERIOD = "FY2025_Q2"
 TXT = f"Children_in_care_{PERIOD}.txt"
 XLSX = f"ReferenceData_{PERIOD}_doublebarrel.xlsx"
+# What a plain put creates on the stand-in (umask 022): the original never changed it.
+SERVER_DEFAULT_MODE = 0o644
 
 
 @pytest.fixture
@@ -25,8 +31,8 @@ def send_dag(bundle_dags, devstack_state, warehouse):
 
     dfps_data.seed(devstack_state, 400)
     seed_folders(devstack_state, 0)
-    warehouse.execute("CREATE SCHEMA IF NOT EXISTS dfps")
-    warehouse.execute("DROP TABLE IF EXISTS dfps.dps_exchanges")
+    migrate_warehouse("dfps")
+    warehouse.execute("TRUNCATE dfps.dps_exchanges")
     (paths.sftp_root() / "to_dps" / TXT).unlink(missing_ok=True)
     for old in (paths.share_dir() / "dfps_dps" / "to_dps").glob(f"*{PERIOD}*"):
         old.unlink()
@@ -46,9 +52,11 @@ def test_a_quarter_is_sent_verified_delivered_and_audited_once(send_dag, warehou
 
     uploaded = paths.sftp_root() / "to_dps" / TXT
     lines = uploaded.read_text(encoding="ascii").splitlines()
-    assert len(lines) == summary["txt_lines"] == summary["reference_rows"] > 0
+    assert len(lines) == summary["txt_lines"] > 0
+    assert len(set(lines)) == len(lines)  # one line per (Name, birth date, sex)
     assert all(len(line) == 41 for line in lines)
-    assert stat.S_IMODE(uploaded.stat().st_mode) == 0o600
+    # The server's default mode (DPS's own account reads it), as the original's plain put.
+    assert stat.S_IMODE(uploaded.stat().st_mode) == SERVER_DEFAULT_MODE
     assert hashlib.sha256(uploaded.read_bytes()).hexdigest() == summary["sha256"]
 
     # The quarter's children, as Oracle holds them, minus the rows without dates.
@@ -80,10 +88,11 @@ def test_a_quarter_is_sent_verified_delivered_and_audited_once(send_dag, warehou
         "Entered_Care",
         "Exited_Care",
     )
-    assert len(rows) == len(lines)
+    assert len(rows) == summary["reference_rows"] >= len(lines)
     assert {row[0] for row in rows} <= expected_children and len({row[0] for row in rows}) > 10
-    # The txt is the workbook's Name, birth date and sex, line for line.
-    assert [f"{r[1]:<30}{r[2].date().isoformat()}{r[3]}" for r in rows] == lines
+    # The txt is the workbook's Name, birth date and sex, each first occurrence, in order.
+    workbook_lines = [f"{r[1]:<30}{r[2].date().isoformat()}{r[3]}" for r in rows]
+    assert list(dict.fromkeys(workbook_lines)) == lines
     share_txt = next(f for f in delivered if f.suffix == ".txt")
     assert share_txt.read_bytes() == uploaded.read_bytes()
 
@@ -142,3 +151,85 @@ def test_the_yearly_dag_sends_the_previous_fiscal_year(send_dag, bundle_dags):
     assert run.state == "success", task_states(run)
     assert xcom_value(run, "dfps_dps_send_yearly", "resolve_previous_year") == "FY2025"
     assert (paths.sftp_root() / "to_dps" / "Children_in_care_FY2025.txt").exists()
+
+
+def test_share_copies_carry_the_run_start_in_central_time(send_dag):
+    run = run_dag(send_dag, period=PERIOD, force=True)
+    assert run.state == "success", task_states(run)
+    stamp = central_stamp(run.start_date)
+    assert {f.name for f in share_files() if stamp in f.name} == {
+        f"ReferenceData_{PERIOD}_doublebarrel_{stamp}.xlsx",
+        f"Children_in_care_{PERIOD}_{stamp}.txt",
+    }
+
+
+@pytest.fixture
+def original_share_folder(devstack_state):
+    folder = paths.share_dir() / ORIGINAL_SHARE_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    yield folder
+    for old in folder.iterdir():
+        old.unlink()
+
+
+def test_a_period_the_original_already_sent_is_not_sent_again_unless_forced(
+    send_dag, original_share_folder, warehouse, monkeypatch
+):
+    uploaded = paths.sftp_root() / "to_dps" / TXT
+    # The original's copy of the whole year does not stand for one of its quarters.
+    (original_share_folder / "Children_in_care_FY2025_20250920_101500.txt").write_text("")
+    run = run_dag(send_dag, period=PERIOD)
+    assert task_states(run)["send_to_dps"] == ["success"]
+    uploaded.unlink()
+    warehouse.execute("TRUNCATE dfps.dps_exchanges")  # as before the bundle's first send
+
+    (original_share_folder / f"Children_in_care_{PERIOD}_20250310_091500.txt").write_text("")
+    run = run_dag(send_dag, period=PERIOD)
+    assert run.state == "success" and task_states(run)["send_to_dps"] == ["skipped"]
+    assert not uploaded.exists()
+    (original_share_folder / f"Children_in_care_{PERIOD}_20250310_091500.txt").unlink()
+
+    monkeypatch.setenv("AIRFLOW_VAR_DFPS_DPS_SENT_BY_ORIGINAL", f"FY2024_Q4, {PERIOD}")
+    run = run_dag(send_dag, period=PERIOD)
+    assert task_states(run)["send_to_dps"] == ["skipped"] and not uploaded.exists()
+    forced = run_dag(send_dag, period=PERIOD, force=True)
+    assert task_states(forced)["send_to_dps"] == ["success"] and uploaded.exists()
+
+
+@pytest.fixture
+def upload_only_sftp(monkeypatch, devstack_state):
+    """A second SFTP server on the same folders that refuses reads and SETSTAT, as ``dps_sftp``."""
+    from devstack.services import SftpService
+
+    port = net.free_port()
+    server = subprocess.Popen(
+        [*SftpService("sftp").command(port), "--upload-only"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    assert net.wait_until(lambda: net.banner(port).startswith(b"SSH-"), timeout=20), "upload-only server not up"
+    conn = json.loads(os.environ["AIRFLOW_CONN_DPS_SFTP"]) | {"port": port}
+    monkeypatch.setenv("AIRFLOW_CONN_DPS_SFTP", json.dumps(conn))
+    yield server
+    server.kill()
+    server.wait()
+
+
+def test_an_upload_only_server_gets_the_file_verified_by_size(send_dag, upload_only_sftp, monkeypatch, capfd, caplog):
+    monkeypatch.setenv("AIRFLOW__DFPS_DPS__UPLOAD_MODE", "0640")  # refused there: logged, not fatal
+    run = run_dag(send_dag, period=PERIOD, force=True)
+    assert run.state == "success", task_states(run)
+    summary = xcom_value(run, DAG_ID, "send_to_dps")
+    assert summary["verified_by"] == "size only (the server refuses reads)"
+    uploaded = paths.sftp_root() / "to_dps" / TXT
+    assert uploaded.stat().st_size > 0 and stat.S_IMODE(uploaded.stat().st_mode) == SERVER_DEFAULT_MODE
+    assert "refuses to set mode 0640" in "".join(capfd.readouterr()) + caplog.text
+
+
+def test_a_configured_upload_mode_is_set(send_dag, monkeypatch):
+    monkeypatch.setenv("AIRFLOW__DFPS_DPS__UPLOAD_MODE", "0640")
+    run = run_dag(send_dag, period=PERIOD, force=True)
+    assert run.state == "success", task_states(run)
+    assert xcom_value(run, DAG_ID, "send_to_dps")["verified_by"] == "size and sha256 read back"
+    assert stat.S_IMODE((paths.sftp_root() / "to_dps" / TXT).stat().st_mode) == 0o640

@@ -14,10 +14,11 @@ from etl_bundle.dfps.children import (
     earliest_exit_per_entry,
     first_name_variants,
     fixed_width_line,
+    fixed_width_lines,
     last_name_variants,
     prepare,
     sex_code,
-    strip_accents,
+    transliterate,
     validate_lines,
 )
 from etl_bundle.dfps.periods import period_for_run, previous_year_for_run
@@ -38,6 +39,14 @@ def child(person_id=1, first="José", last="García-López", birth=date(2010, 2,
         ("Smith Jr.", ["SMITHJR", "SMITH"]),
         ("Nguyễn", ["NGUYEN"]),
         ("Van der Berg", ["VANDERBERG", "VAN", "DER", "BERG"]),
+        # The particles are left out of space parts only, never hyphen parts.
+        ("Mc-Donald", ["MCDONALD", "MC", "DONALD"]),
+        # Every hyphen variant is split on spaces in turn.
+        ("Smith-De La Rosa", ["SMITHDELAROSA", "SMITHDE", "ROSA", "SMITH", "DELAROSA"]),
+        # Five space parts at most, the rest left in the last.
+        ("A B C D E F", ["ABCDEF", "B", "C", "D", "EF"]),
+        ("Đặng", ["DANG"]),
+        ("Østergaard", ["OSTERGAARD"]),
     ],
 )
 def test_last_name_variants(last, expected):
@@ -54,6 +63,11 @@ def test_last_name_variants(last, expected):
         ("Li", []),  # two characters or fewer
         ("Nan", []),  # the literal NAN
         ("Anne-Li", ["ANNELI", "ANNE"]),
+        ("Jo-Ann Marie", ["JOANNMARIE", "JOANN", "MARIE", "ANNMARIE", "ANN"]),
+        # Three space parts at most; punctuation other than - ' and space survives in first names.
+        ("Mary Ann Lou Beth", ["MARYANNLOUBETH", "MARY", "ANN", "LOUBETH"]),
+        ("J.R.", ["J.R."]),
+        ("St. Clair", ["ST.CLAIR", "ST.", "CLAIR"]),
     ],
 )
 def test_first_name_variants(first, expected):
@@ -61,8 +75,10 @@ def test_first_name_variants(first, expected):
 
 
 def test_accents_and_sex_codes():
-    assert strip_accents("Anaïs Peña Ñandú") == "Anais Pena Nandu"
-    assert [sex_code(g) for g in ("Male", "female", "F", "Unknown", None)] == ["M", "F", "F", "U", "U"]
+    assert transliterate("Anaïs Peña Ñandú") == "Anais Pena Nandu"
+    assert (transliterate("Đặng"), transliterate("Østergaard")) == ("Dang", "Ostergaard")
+    # As the original's map: only the words Male and Female have a letter.
+    assert [sex_code(g) for g in ("Male", "female", "F", "Unknown", None)] == ["M", "F", "U", "U", "U"]
 
 
 def test_one_record_per_person_and_entry_keeps_the_earliest_exit():
@@ -81,9 +97,11 @@ def test_prepare_expands_variants_and_counts_what_it_drops():
             child(2, "Li", "Smith"),
             child(3, "Kevin", "Peña", birth=None),
             child(4, "Kevin", "Peña", entered=None),
+            child(5, "  ", "Peña"),
+            child(6, "Kevin", None),
         ]
     )
-    assert prepared.dropped == {"no_birth_or_entry_date": 2, "no_usable_first_name": 1}
+    assert prepared.dropped == {"no_birth_or_entry_date": 2, "blank_first_or_last_name": 2, "no_usable_first_name": 1}
     names = [row["Name"] for row in prepared.rows]
     assert names == [f"{last},{first}" for last in ("DELACRUZ", "CRUZ") for first in ("MARIAJOSE", "MARIA", "JOSE")]
     row = prepared.rows[0]
@@ -102,6 +120,22 @@ def test_fixed_width_lines_are_41_characters_and_truncate_long_names():
     short = fixed_width_line({"Name": "CRUZ,JOSE", "Date_of_Birth": date(2010, 1, 2), "Sex": "M"})
     assert short == "CRUZ,JOSE" + " " * 21 + "2010-01-02M"
     validate_lines([line, short], "Children_in_care_FY2025_Q1.txt")
+
+
+def test_the_fixed_width_file_has_one_line_per_name_birth_and_sex():
+    # One child with two care entries: two reference rows per variant, one line each.
+    prepared = prepare(
+        [
+            child(7, "Ann", "Lee", entered=date(2023, 1, 5), exited=date(2023, 3, 1)),
+            child(7, "Ann", "Lee", entered=date(2024, 10, 1)),
+        ]
+    )
+    assert len(prepared.rows) == 2
+    assert fixed_width_lines(prepared.rows) == ["LEE,ANN" + " " * 23 + "2010-02-28M"]
+
+
+def test_first_name_punctuation_is_valid_in_a_line():
+    validate_lines([fixed_width_line({"Name": "SMITH,J.R.", "Date_of_Birth": date(2010, 1, 2), "Sex": "F"})], "x.txt")
 
 
 @pytest.mark.parametrize(

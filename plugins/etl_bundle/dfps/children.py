@@ -1,26 +1,32 @@
 """Children in care → the reference rows and the fixed-width lines DPS matches on. Pure.
 
-As the original: accents stripped, one record per person and care entry (the
-earliest exit kept), names upper-cased; last names split on hyphens (two parts) and
-spaces (five) without the particles; first names split on hyphens, apostrophes and
-spaces (three parts); every variant a row; non-alphanumerics removed; first names of
-two characters or fewer and the literal NAN dropped. No name or birth date is ever
-put in an error message: records are named by person id and row number.
+The original's rules, in its order (reference §2.3): rows without birth or care-entry
+date, or with a blank first or last name, dropped; names transliterated to ASCII
+(Unidecode, as the original); one record per person and care entry (the earliest exit
+kept); names upper-cased. Last names: the whole name kept and its hyphen parts (two)
+added, hyphens removed; then its space parts (five) added except the particles,
+spaces removed; anything but letters and digits removed. First names: hyphen parts
+(two), apostrophe parts (two), space parts (three) added, each delimiter removed;
+other punctuation kept; names of two characters or fewer and the literal NAN
+dropped. Every last × first variant is a row. No name or birth date is ever put in
+an error message: records are named by person id and row number.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from unidecode import unidecode
+
+# Left out of a last name's space parts only (never its hyphen parts).
 EXCLUDED_PARTICLES = frozenset({"LA", "MC", "DE", "ST", "ST.", "DEL", "JR", "JR.", "A", "O"})
 NAME_WIDTH = 30
 LINE_WIDTH = 41  # name 30 + YYYY-MM-DD 10 + sex 1
-SEX_CODES = {"MALE": "M", "FEMALE": "F", "M": "M", "F": "F"}
+SEX_CODES = {"MALE": "M", "FEMALE": "F"}
 REFERENCE_COLUMNS = (
     "Person_ID",
     "Name",
@@ -33,7 +39,9 @@ REFERENCE_COLUMNS = (
     "Exited_Care",
 )
 _NON_ALNUM = re.compile(r"[^A-Z0-9]")
-_LINE = re.compile(r"^[A-Z0-9, ]{30}\d{4}-\d{2}-\d{2}[MFU]$")
+# First names keep punctuation other than - ' and space, so the name field is any printable ASCII.
+_LINE = re.compile(r"^[\x20-\x7e]{30}\d{4}-\d{2}-\d{2}[MFU]$")
+_NAME_FIELD = re.compile(r"^[\x20-\x7e]{30}")
 
 
 class InvalidLineError(ValueError):
@@ -63,17 +71,13 @@ def as_date(value: Any) -> date | None:
     return value.date() if isinstance(value, datetime) else value
 
 
-def strip_accents(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+def transliterate(text: str) -> str:
+    """ASCII spelling of a name: ``Đặng`` → ``Dang``, ``Østergaard`` → ``Ostergaard``."""
+    return unidecode(text)
 
 
 def _upper(text: str | None) -> str:
-    return strip_accents(text or "").upper().strip()
-
-
-def _clean(part: str) -> str:
-    return _NON_ALNUM.sub("", part)
+    return transliterate(text or "").upper()
 
 
 def _unique(items: Iterable[str]) -> list[str]:
@@ -84,24 +88,35 @@ def _unique(items: Iterable[str]) -> list[str]:
     return list(seen)
 
 
+def _add_parts(names: list[str], delimiter: str, max_parts: int, excluded: frozenset[str] = frozenset()) -> list[str]:
+    """Each name followed by its parts (at most ``max_parts``, the rest left in the last one),
+    parts in ``excluded`` not added; then the delimiter removed from every name."""
+    expanded = []
+    for name in names:
+        expanded.append(name)
+        parts = name.split(delimiter, max_parts - 1)
+        if len(parts) > 1:
+            expanded.extend(part for part in parts if part not in excluded)
+    return [name.replace(delimiter, "") for name in expanded]
+
+
 def last_name_variants(last: str | None) -> list[str]:
-    """The whole last name, then its hyphen parts and space parts, particles left out."""
-    name = _upper(last)
-    hyphen_parts = [p.strip() for p in name.split("-", 1)]
-    space_parts = [p for p in re.split(r"\s+", name.replace("-", " "), maxsplit=4) if p]
-    parts = [p for p in hyphen_parts + space_parts if p not in EXCLUDED_PARTICLES]
-    return _unique(_clean(v) for v in [name, *parts])
+    """The whole last name, then its hyphen parts, then every name's space parts without the particles."""
+    names = _add_parts([_upper(last)], "-", 2)
+    names = _add_parts(names, " ", 5, EXCLUDED_PARTICLES)
+    return _unique(_NON_ALNUM.sub("", name) for name in names)
 
 
 def first_name_variants(first: str | None) -> list[str]:
-    """The whole first name, then its parts split on hyphens, apostrophes and spaces."""
-    name = _upper(first)
-    parts = [p for p in re.split(r"[-'\s]+", name, maxsplit=2) if p]
-    variants = _unique(_clean(v) for v in [name, *parts])
-    return [v for v in variants if len(v) > 2 and v != "NAN"]
+    """The whole first name, then its parts split on hyphens, apostrophes and spaces; punctuation kept."""
+    names = _add_parts([_upper(first)], "-", 2)
+    names = _add_parts(names, "'", 2)
+    names = _add_parts(names, " ", 3)
+    return [name for name in _unique(names) if len(name) > 2 and name != "NAN"]
 
 
 def sex_code(gender: str | None) -> str:
+    """Male → M, Female → F, anything else U, as the original."""
     return SEX_CODES.get((gender or "").strip().upper(), "U")
 
 
@@ -118,11 +133,13 @@ def earliest_exit_per_entry(children: Iterable[Child]) -> list[Child]:
 
 def prepare(children: Iterable[Child]) -> Prepared:
     """Reference rows, one per name variant; children without birth or entry date are dropped and counted."""
-    dropped = {"no_birth_or_entry_date": 0, "no_usable_first_name": 0}
+    dropped = {"no_birth_or_entry_date": 0, "blank_first_or_last_name": 0, "no_usable_first_name": 0}
     usable = []
     for child in children:
         if child.birth is None or child.entered is None:
             dropped["no_birth_or_entry_date"] += 1
+        elif not (child.first or "").strip() or not (child.last or "").strip():
+            dropped["blank_first_or_last_name"] += 1
         else:
             usable.append(child)
     rows = []
@@ -131,7 +148,7 @@ def prepare(children: Iterable[Child]) -> Prepared:
         if not firsts:
             dropped["no_usable_first_name"] += 1
             continue
-        middle = _clean(_upper(child.middle)) or None
+        middle = _NON_ALNUM.sub("", _upper(child.middle)) or None
         for last in last_name_variants(child.last):
             for first in firsts:
                 rows.append(
@@ -151,9 +168,10 @@ def prepare(children: Iterable[Child]) -> Prepared:
 
 
 def _unique_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Exact duplicate rows dropped, first kept (as the original's drop_duplicates)."""
     seen, unique = set(), []
     for row in rows:
-        key = (row["Person_ID"], row["Name"], row["Date_of_Birth"], row["Entered_Care"])
+        key = tuple(row.values())
         if key not in seen:
             seen.add(key)
             unique.append(row)
@@ -165,13 +183,19 @@ def fixed_width_line(row: dict[str, Any]) -> str:
     return f"{row['Name']:<{NAME_WIDTH}.{NAME_WIDTH}}{row['Date_of_Birth'].isoformat()}{row['Sex']}"
 
 
+def fixed_width_lines(rows: Iterable[dict[str, Any]]) -> list[str]:
+    """One line per (Name, date of birth, sex), in the rows' order: a child with two care
+    entries, or two variants truncated alike, gives one line, as the original."""
+    return _unique(fixed_width_line(row) for row in rows)
+
+
 def validate_lines(lines: list[str], file_name: str) -> None:
     """Every line exactly 41 characters of the expected shape; the error names file and line, never the data."""
     for number, line in enumerate(lines, start=1):
         if len(line) != LINE_WIDTH:
             raise InvalidLineError(f"{file_name} line {number}: {len(line)} characters, expected {LINE_WIDTH}")
         if not _LINE.match(line):
-            field = "name" if not re.match(r"^[A-Z0-9, ]{30}", line) else "date of birth or sex"
+            field = "name" if not _NAME_FIELD.match(line) else "date of birth or sex"
             raise InvalidLineError(f"{file_name} line {number}: field {field} is not in the expected form")
     if not lines:
         raise InvalidLineError(f"{file_name}: no lines; nothing to send")

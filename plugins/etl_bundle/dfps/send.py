@@ -16,7 +16,7 @@ from typing import Any
 from etl_bundle.common.checksum import sha256_of, sha256_stream
 from etl_bundle.common.fiscal import FiscalPeriod
 from etl_bundle.common.private_files import copy_stamped, open_private
-from etl_bundle.dfps.children import REFERENCE_COLUMNS, Child, as_date, fixed_width_line, prepare, validate_lines
+from etl_bundle.dfps.children import REFERENCE_COLUMNS, Child, as_date, fixed_width_lines, prepare, validate_lines
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +53,14 @@ def read_children(oracle_conn_id: str, period: FiscalPeriod) -> list[Child]:
         ]
 
 
-def upload_verified(sftp_conn_id: str, local: Path, remote_dir: str) -> dict[str, Any]:
-    """Upload under a temporary name, read it back, compare size and SHA-256, then rename into place."""
+def upload_verified(sftp_conn_id: str, local: Path, remote_dir: str, *, mode: int | None = None) -> dict[str, Any]:
+    """Upload under a temporary name, verify it, then rename it into place.
+
+    Verified by reading it back (size and SHA-256), or by its size alone on a server
+    that refuses reads (an upload-only drop box), as the log says. The file keeps the
+    server's default mode (DPS's own account must read it, as when the original just
+    put it) unless ``mode`` is given; a server that refuses to set it is logged, not fatal.
+    """
     from airflow.providers.sftp.hooks.sftp import SFTPHook
 
     remote = f"{remote_dir.rstrip('/')}/{local.name}"
@@ -63,9 +69,20 @@ def upload_verified(sftp_conn_id: str, local: Path, remote_dir: str) -> dict[str
     hook = SFTPHook(ssh_conn_id=sftp_conn_id)
     with hook.get_managed_conn() as sftp:
         sftp.put(str(local), partial, confirm=True)
-        sftp.chmod(partial, 0o600)  # children's data: readable by the DPS account only
-        with sftp.open(partial, "rb") as uploaded:
-            read_back_sha = sha256_stream(uploaded)[0]
+        if mode is not None:
+            try:
+                sftp.chmod(partial, mode)
+            except PermissionError as err:
+                log.warning(
+                    "%s: the server refuses to set mode %04o (%s); it keeps the server's default", remote, mode, err
+                )
+        try:
+            with sftp.open(partial, "rb") as uploaded:
+                read_back_sha = sha256_stream(uploaded)[0]
+            verified_by = "size and sha256 read back"
+        except PermissionError as err:
+            read_back_sha, verified_by = expected_sha, "size only (the server refuses reads)"
+            log.info("%s: the server refuses reads (%s): verified by size only", remote, err)
         size = sftp.stat(partial).st_size
         if size != expected_size or read_back_sha != expected_sha:
             sftp.remove(partial)
@@ -76,8 +93,23 @@ def upload_verified(sftp_conn_id: str, local: Path, remote_dir: str) -> dict[str
         if remote in {f"{remote_dir.rstrip('/')}/{name}" for name in sftp.listdir(remote_dir)}:
             sftp.remove(remote)  # a forced resend replaces the earlier file
         sftp.rename(partial, remote)
-    log.info("uploaded %s to DPS: %d bytes, sha256 %s (verified)", remote, expected_size, expected_sha)
-    return {"remote_path": remote, "size_bytes": expected_size, "sha256": expected_sha}
+    log.info(
+        "uploaded %s to DPS: %d bytes, sha256 %s (verified by %s)", remote, expected_size, expected_sha, verified_by
+    )
+    return {"remote_path": remote, "size_bytes": expected_size, "sha256": expected_sha, "verified_by": verified_by}
+
+
+def configured_upload_mode() -> int | None:
+    """``[dfps_dps] upload_mode`` (octal, e.g. ``0640``), or None: the server's default."""
+    from airflow.sdk import conf
+
+    text = conf.get("dfps_dps", "upload_mode", fallback="").strip()
+    if not text:
+        return None
+    try:
+        return int(text, 8)
+    except ValueError:
+        raise ValueError(f"[dfps_dps] upload_mode must be an octal mode such as 0640, not {text!r}") from None
 
 
 def deliver_to_share(files: list[Path], share_conn_id: str, stamp: str) -> list[str]:
@@ -104,6 +136,7 @@ def send_period(
 
     from etl_bundle.common.xlsx import write_workbook
     from etl_bundle.dfps.audit import already_sent, record_exchanges
+    from etl_bundle.dfps.switchover import sent_by_original
 
     period = FiscalPeriod.parse(period_label)
     previous = already_sent(warehouse_conn_id, period)
@@ -111,6 +144,12 @@ def send_period(
         raise AirflowSkipException(
             f"{period.label} was already sent to DPS ({previous['file_name']} on {previous['sent_at']}, "
             f"run {previous['run_id']}); set force to send it again"
+        )
+    by_original = None if previous else sent_by_original(period, share_conn_id)
+    if by_original and not force:
+        raise AirflowSkipException(
+            f"{period.label} was already sent to DPS by the original scripts ({by_original}); "
+            "set force to send it again"
         )
     children = read_children(oracle_conn_id, period)
     prepared = prepare(children)
@@ -120,12 +159,12 @@ def send_period(
         folder = Path(tmp)  # mkdtemp: owner-only
         workbook = folder / reference_name(period)
         write_workbook(workbook, REFERENCE_COLUMNS, prepared.rows)
-        lines = [fixed_width_line(row) for row in prepared.rows]
+        lines = fixed_width_lines(prepared.rows)
         text = folder / txt_name(period)
         validate_lines(lines, text.name)
         with open_private(text, "w", encoding="ascii") as out:
             out.writelines(f"{line}\n" for line in lines)
-        uploaded = upload_verified(sftp_conn_id, text, remote_dir)
+        uploaded = upload_verified(sftp_conn_id, text, remote_dir, mode=configured_upload_mode())
         delivered = deliver_to_share([workbook, text], share_conn_id, stamp)
         exchanges = [
             (text.name, uploaded["sha256"], uploaded["size_bytes"], len(lines)),
@@ -141,7 +180,8 @@ def send_period(
         "uploaded": uploaded["remote_path"],
         "sha256": uploaded["sha256"],
         "share_files": delivered,
-        "forced": bool(previous),
+        "verified_by": uploaded["verified_by"],
+        "forced": bool(previous or by_original),
     }
     log.info("%s sent: %s", period.label, summary)
     return summary

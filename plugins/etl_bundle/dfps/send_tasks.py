@@ -34,8 +34,11 @@ def year_param() -> Param:
 
 
 def run_stamp(context) -> str:
-    """The run's timestamp in file names: its start, so every retry names files alike."""
-    return context["dag_run"].start_date.strftime("%Y%m%dT%H%M%S")
+    """The run's timestamp in file names, ``YYYYmmdd_HHMMSS`` in Central time as the original's
+    local clock: the run's start, so every retry names files alike."""
+    import pendulum
+
+    return pendulum.instance(context["dag_run"].start_date).in_timezone(TIMEZONE).strftime("%Y%m%d_%H%M%S")
 
 
 @task
