@@ -179,3 +179,24 @@ def test_the_yearly_run_reports_the_fiscal_year_that_ended_before_it():
     assert previous_year_for_run("FY2023", None, "America/Chicago") == "FY2023"
     with pytest.raises(Exception, match="set the period Param"):
         previous_year_for_run(None, None, "America/Chicago")
+
+
+def test_what_the_original_sent_is_read_from_the_variable_and_its_stamped_copies():
+    from etl_bundle.common.fiscal import FiscalPeriod
+    from etl_bundle.dfps.switchover import listed_periods, original_delivery
+
+    assert listed_periods(" FY2025_Q1, FY2025 ,") == {"FY2025_Q1", "FY2025"}
+    assert listed_periods(None) == set()
+    with pytest.raises(ValueError, match="Q5"):
+        listed_periods("FY2025_Q5")
+    names = [
+        "Children_in_care_FY2025_Q2_20250310_091500.txt",
+        "Children_in_care_FY2025_Q2_20250311_080000.txt",
+        "Children_in_care_FY2025_20250920_101500.txt",
+        "ReferenceData_FY2025_Q1_doublebarrel_20241210_090000.xlsx",
+        "Children_in_care_FY2025_Q1.txt",
+    ]
+    assert original_delivery(names, FiscalPeriod.parse("FY2025_Q2")) == names[1]
+    assert original_delivery(names, FiscalPeriod.parse("FY2025")) == names[2]
+    # Neither the reference workbook nor an unstamped name is the original's delivery.
+    assert original_delivery(names, FiscalPeriod.parse("FY2025_Q1")) is None
