@@ -9,6 +9,8 @@ sync uses, validated against a schema in Hasura's naming:
 - ``insert_ecapris_subproject_statuses(objects, on_conflict)`` as one multi-row
   ``INSERT ... ON CONFLICT ON CONSTRAINT ... DO UPDATE`` (or ``DO NOTHING`` when
   ``update_columns`` is empty), with ``affected_rows`` and ``returning``;
+- ``update_ecapris_subproject_statuses_many(updates: [{where, _set}])``, one
+  ``UPDATE`` per entry in order, each answering ``affected_rows`` and ``returning``;
 - the ``X-Hasura-Admin-Secret`` header, and errors in Hasura's shape
   (``{"errors": [{"message", "extensions": {"path", "code"}}]}``, HTTP 200).
 
@@ -153,10 +155,28 @@ type query_root {
   ): [moped_project!]!
   ecapris_subproject_statuses(where: ecapris_subproject_statuses_bool_exp, limit: Int): [ecapris_subproject_statuses!]!
 }
+input ecapris_subproject_statuses_set_input {
+  ecapris_subproject_id: String
+  subproject_name: String
+  current_status_fl: Boolean
+  sub_project_status_desc: String
+  review_timestamp: timestamptz
+  subproject_status_impacts: String
+  summary_description: String
+  reviewed_by_name: String
+  reviewed_by_email: String
+}
+input ecapris_subproject_statuses_updates {
+  where: ecapris_subproject_statuses_bool_exp!
+  _set: ecapris_subproject_statuses_set_input
+}
 type mutation_root {
   insert_ecapris_subproject_statuses(
     objects: [ecapris_subproject_statuses_insert_input!]!, on_conflict: ecapris_subproject_statuses_on_conflict
   ): ecapris_subproject_statuses_mutation_response
+  update_ecapris_subproject_statuses_many(
+    updates: [ecapris_subproject_statuses_updates!]!
+  ): [ecapris_subproject_statuses_mutation_response]
 }
 schema { query: query_root, mutation: mutation_root }
 """
@@ -254,6 +274,27 @@ def _insert_statuses(conn, objects: list[dict[str, Any]], on_conflict: dict[str,
     return {"affected_rows": len(returning), "returning": returning}
 
 
+def _update_statuses(conn, updates: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    from psycopg import sql
+    from psycopg.rows import dict_row
+
+    responses = []
+    for update in updates:
+        values = update.get("_set") or {}
+        if not values:
+            responses.append({"affected_rows": 0, "returning": []})
+            continue
+        statement = sql.SQL("UPDATE ecapris_subproject_statuses SET {} WHERE {} RETURNING {}").format(
+            sql.SQL(", ").join(sql.SQL("{} = {}").format(sql.Identifier(c), sql.Literal(v)) for c, v in values.items()),
+            where_sql(update["where"]),
+            sql.SQL(", ").join(map(sql.Identifier, STATUS_COLUMNS)),
+        )
+        with conn.cursor(row_factory=dict_row) as cur:
+            returning = [_plain(row) for row in cur.execute(statement).fetchall()]
+        responses.append({"affected_rows": len(returning), "returning": returning})
+    return responses
+
+
 def build_schema():
     from graphql import build_schema as build
 
@@ -267,6 +308,9 @@ def build_schema():
     )
     mutation["insert_ecapris_subproject_statuses"].resolve = lambda _, info, objects, on_conflict=None: (
         _insert_statuses(info.context["conn"], objects, on_conflict)
+    )
+    mutation["update_ecapris_subproject_statuses_many"].resolve = lambda _, info, updates: _update_statuses(
+        info.context["conn"], updates
     )
     return schema
 

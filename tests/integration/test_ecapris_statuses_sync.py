@@ -259,3 +259,35 @@ def test_hasura_unavailable_is_retried_with_backoff_then_fails_as_transient(devs
         assert unavailable.read_text() == "2"  # three tries, no more
     finally:
         unavailable.unlink(missing_ok=True)
+
+
+def test_names_stored_garbled_are_repaired_and_nothing_else_changes(ecapris_dag, moped, oracle_standin):
+    assert run_dag(ecapris_dag).state == "success"
+    garbled_id, renamed_id = sorted(moped_statuses(moped))[:2]
+    name = "Caf\u00e9 Street \u2013 phase 1"
+    oracle_standin.execute(
+        "UPDATE ecapris_sub_project_status SET sp_name = %s WHERE sub_project_status_id = %s", (name, garbled_id)
+    )
+    # As the original left them: the name garbled (UTF-8 read as cp1252), or an old name kept.
+    moped.execute(
+        "UPDATE ecapris_subproject_statuses SET subproject_name = %s WHERE subproject_status_id = %s",
+        (name.encode("utf-8").decode("cp1252"), garbled_id),
+    )
+    moped.execute(
+        "UPDATE ecapris_subproject_statuses SET subproject_name = 'Old name' WHERE subproject_status_id = %s",
+        (renamed_id,),
+    )
+    before = moped_statuses(moped)
+
+    run = run_dag(ecapris_dag)
+    assert run.state == "success", task_states(run)
+    summary = summary_of(run)
+    assert (summary["names_to_repair"], summary["names_repaired"], summary["updated"]) == (1, 1, 0)
+    after = moped_statuses(moped)
+    assert after[garbled_id]["subproject_name"] == name
+    assert after[renamed_id]["subproject_name"] == "Old name"  # a rename is not a repair: first insert kept
+    for column in ("review_timestamp", "sub_project_status_desc", "reviewed_by_name", "created_by_user_id"):
+        assert after[garbled_id][column] == before[garbled_id][column]
+    assert {sid: row for sid, row in after.items() if sid != garbled_id} == {
+        sid: row for sid, row in before.items() if sid != garbled_id
+    }

@@ -169,7 +169,16 @@ def test_a_difference_outside_the_update_columns_sends_nothing():
     existing = {4711: {**status, "subproject_name": "old name", "review_timestamp": "2020-01-01T00:00:00+00:00"}}
     assert "subproject_name" not in UPDATE_COLUMNS and "review_timestamp" not in UPDATE_COLUMNS
     plan = plan_changes([status], existing)
-    assert (plan.objects, plan.unchanged) == ([], 1)
+    assert (plan.objects, plan.unchanged, plan.name_repairs) == ([], 1, [])
+
+
+def test_a_name_stored_garbled_is_repaired_alone():
+    status = to_status(oracle_row(SP_NAME="Caf\u00e9 Street \u2013 phase 1"))
+    garbled = status["subproject_name"].encode("utf-8").decode("cp1252")  # as the original stored it
+    existing = {4711: {**status, "subproject_name": garbled}}
+    plan = plan_changes([status], existing)
+    assert plan.objects == [] and plan.unchanged == 1
+    assert plan.name_repairs == [{"subproject_status_id": 4711, "subproject_name": "Caf\u00e9 Street \u2013 phase 1"}]
 
 
 @pytest.mark.parametrize(

@@ -103,3 +103,15 @@ class MopedClient:
     def upsert_statuses(self, objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
         data = self.execute("upsert_statuses", {"objects": objects})
         return data["insert_ecapris_subproject_statuses"]["returning"]
+
+    def repair_names(self, repairs: list[dict[str, Any]]) -> int:
+        """Set each status's ``subproject_name`` alone; the number of rows changed."""
+        updates = [
+            {
+                "where": {"subproject_status_id": {"_eq": repair["subproject_status_id"]}},
+                "_set": {"subproject_name": repair["subproject_name"]},
+            }
+            for repair in repairs
+        ]
+        data = self.execute("repair_subproject_names", {"updates": updates})
+        return sum(response["affected_rows"] for response in data["update_ecapris_subproject_statuses_many"])

@@ -106,6 +106,7 @@ def plan_sync(
         "to_insert": len(plan.inserts),
         "to_update": len(plan.updates),
         "unchanged": plan.unchanged,
+        "names_to_repair": len(plan.name_repairs),
         "rejected": len(transformed.rejects),
         "dry_run": dry_run,
     }
@@ -121,7 +122,7 @@ def plan_sync(
                 status["subproject_status_id"],
                 status["ecapris_subproject_id"],
             )
-    return {"objects": plan.objects, "summary": summary}
+    return {"objects": plan.objects, "name_repairs": plan.name_repairs, "summary": summary}
 
 
 def _number_or_none(value: Any) -> Decimal | None:
@@ -179,10 +180,15 @@ def send_changes(planned: dict[str, Any], *, hasura_conn_id: str, batch_size: in
         if len(returning) != len(batch):
             raise RuntimeError(f"Moped's Hasura returned {len(returning)} of {len(batch)} upserted statuses")
         returned += len(returning)
+    repairs = planned.get("name_repairs", [])
+    repaired = sum(
+        client.repair_names(repairs[start : start + batch_size]) for start in range(0, len(repairs), batch_size)
+    )
     summary = {
         **planned["summary"],
         "inserted": planned["summary"]["to_insert"],
         "updated": planned["summary"]["to_update"],
+        "names_repaired": repaired,
         "sent": returned,
     }
     log.info(

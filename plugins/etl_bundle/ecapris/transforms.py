@@ -242,6 +242,8 @@ class ChangePlan:
     inserts: list[dict[str, Any]] = field(default_factory=list)
     updates: list[dict[str, Any]] = field(default_factory=list)
     unchanged: int = 0
+    # {subproject_status_id, subproject_name}: names stored garbled, to set to their repair.
+    name_repairs: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def objects(self) -> list[dict[str, Any]]:
@@ -249,14 +251,29 @@ class ChangePlan:
 
 
 def plan_changes(statuses: Iterable[dict[str, Any]], existing: dict[int, dict[str, Any]]) -> ChangePlan:
-    """New statuses and those whose updatable columns differ; the rest would only bump updated_at."""
+    """New statuses and those whose updatable columns differ; the rest would only bump updated_at.
+
+    ``subproject_name`` keeps its first-insert value, as the original's upsert, except
+    where Moped holds a garbled copy of the same name (stored before the mojibake repair):
+    that name is repaired, as Moped's own backfill did, and nothing else of the row changes.
+    """
     plan = ChangePlan()
     for status in statuses:
         current = existing.get(status["subproject_status_id"])
         if current is None:
             plan.inserts.append(status)
-        elif any(status[column] != current.get(column) for column in UPDATE_COLUMNS):
+            continue
+        if any(status[column] != current.get(column) for column in UPDATE_COLUMNS):
             plan.updates.append(status)
         else:
             plan.unchanged += 1
+        if is_garbled_copy(current.get("subproject_name"), status["subproject_name"]):
+            plan.name_repairs.append(
+                {"subproject_status_id": status["subproject_status_id"], "subproject_name": status["subproject_name"]}
+            )
     return plan
+
+
+def is_garbled_copy(stored: str | None, repaired: str | None) -> bool:
+    """Whether ``stored`` is ``repaired`` with mojibake (a renamed subproject is not)."""
+    return stored is not None and stored != repaired and repair_mojibake(stored) == repaired
