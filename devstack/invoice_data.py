@@ -93,7 +93,7 @@ def document(n: int, version: int = 1) -> dict[str, Any]:
                 "clientId": f"CL-{n % 90}",
                 "matterId": f"M-{n}",
                 "matterTechId": f"MT-{n}",
-                "matterName": f"Client{n} v. Carrier",
+                "matterName": f"Client{n} v. Carrier" + (f" (v{version})" if version > 1 else ""),
             },
             n,
         ),
@@ -156,7 +156,11 @@ def items(documents: int) -> dict[str, list[dict[str, Any]]]:
     audits = [audit(n) for n in range(0, documents, 4)]
     # A second audit at the same instant: the views keep the one with the greater auditRecordId.
     audits += [
-        {**audit(n), "auditRecordId": f"AUD-{n:06d}-B", "payload": {"archiveReason": "Duplicate", "archiveComments": "B"}}
+        {
+            **audit(n),
+            "auditRecordId": f"AUD-{n:06d}-B",
+            "payload": {"archiveReason": "Duplicate", "archiveComments": "B"},
+        }
         for n in range(0, documents, 4)
         if has_tied_audits(n)
     ]

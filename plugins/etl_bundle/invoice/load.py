@@ -279,9 +279,14 @@ def refresh_views(pg_conn_id: str, *, summary_timezone: str) -> dict[str, Any]:
         )
     log.info("views refreshed (months in %s): %s; curated.verifyplus %s", summary_timezone, counts, verifyplus)
     log.info(
-        "documents left out by the template rule: %d (template id without a template: %d, a \"client\" template: %d)",
+        'documents left out by the template rule: %d (template id without a template: %d, a "client" template: %d)',
         excluded["total"],
         excluded["template_not_found"],
         excluded["client_template"],
     )
-    return {"views": counts, "excluded_by_template": excluded, "verifyplus": verifyplus, "month_timezone": summary_timezone}
+    return {
+        "views": counts,
+        "excluded_by_template": excluded,
+        "verifyplus": verifyplus,
+        "month_timezone": summary_timezone,
+    }
