@@ -524,3 +524,18 @@ def test_cross_account_read_assumes_the_role_through_sts(devstack_state, monkeyp
     credentials = hook.get_session().get_credentials().get_frozen_credentials()
     assert credentials.access_key != "testing", "the role's temporary credentials should be in use"
     assert f"exchange-{ENV}-documents" in hook.client.list_tables()["TableNames"]
+
+
+def test_a_document_without_a_firm_is_one_summary_row_and_refreshes_concurrently(scratch_warehouse):
+    migrations.upgrade("invoice", scratch_warehouse)
+    with scratch_warehouse() as conn:
+        conn.execute("""INSERT INTO raw.cases ("documentId", "customerId", "version") VALUES ('NOFIRM', 'C', 1)""")
+        conn.execute(
+            'INSERT INTO raw.metadata ("documentType", "documentId", "demandUploadedTimeStamp",'
+            ' "demandArchivedTimeStamp") VALUES (%s, %s, %s, %s)',
+            ("Demand", "NOFIRM", invoice_data.BASE_TS, invoice_data.BASE_TS + 86400),
+        )
+        for view in ("curated.demands_archived", "curated.demands_uploaded", "analytics.demands_summary"):
+            conn.execute(f"REFRESH MATERIALIZED VIEW CONCURRENTLY {view}")
+        conn.execute("REFRESH MATERIALIZED VIEW CONCURRENTLY analytics.demands_summary")  # again, a NULL key
+        assert conn.execute("SELECT * FROM analytics.demands_summary").fetchall() == [("2025-01", None, 1, 1)]
