@@ -13,6 +13,8 @@ DECLARE
     old_view regclass := to_regclass(schema_name || '.' || view_name);
     staged regclass := to_regclass(schema_name || '.' || '{{ (name ~ "__new")|ident }}');
     old_kind "char";
+    old_qualified text;  -- as pg_get_indexdef spells it
+    staged_qualified text;
     entry record;
     statement text;
 BEGIN
@@ -21,6 +23,10 @@ BEGIN
     END IF;
     IF old_view IS NOT NULL THEN
         SELECT c.relkind INTO old_kind FROM pg_class AS c WHERE c.oid = old_view;
+        SELECT format('%I.%I', n.nspname, c.relname) INTO old_qualified
+        FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace WHERE c.oid = old_view;
+        SELECT format('%I.%I', n.nspname, c.relname) INTO staged_qualified
+        FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace WHERE c.oid = staged;
         IF old_kind NOT IN ('m', 'v') THEN
             RAISE EXCEPTION 'swap_matview: % is not a view (relkind %)', old_view, old_kind;
         END IF;
@@ -48,11 +54,18 @@ BEGIN
             WHERE x.indrelid = old_view
               AND to_regclass(schema_name || '.' || quote_ident(i.relname || '__new')) IS NULL
         LOOP
+            -- pg_get_indexdef names the table schema-qualified (quoted only where needed),
+            -- whatever the search_path, which regclass::text does not
             statement := replace(
                 entry.definition,
-                format(' INDEX %I ON %s ', entry.index_name, old_view::text),
-                format(' INDEX %I ON %s ', entry.index_name || '__new', staged::text)
+                format(' INDEX %I ON %s ', entry.index_name, old_qualified),
+                format(' INDEX %I ON %s ', entry.index_name || '__new', staged_qualified)
             );
+            IF statement = entry.definition THEN
+                RAISE WARNING 'swap_matview: index % of % not kept: unexpected definition %',
+                    entry.index_name, old_view, entry.definition;
+                CONTINUE;
+            END IF;
             BEGIN
                 EXECUTE statement;
             EXCEPTION WHEN undefined_column OR undefined_object THEN
