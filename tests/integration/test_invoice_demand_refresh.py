@@ -539,3 +539,57 @@ def test_a_document_without_a_firm_is_one_summary_row_and_refreshes_concurrently
             conn.execute(f"REFRESH MATERIALIZED VIEW CONCURRENTLY {view}")
         conn.execute("REFRESH MATERIALIZED VIEW CONCURRENTLY analytics.demands_summary")  # again, a NULL key
         assert conn.execute("SELECT * FROM analytics.demands_summary").fetchall() == [("2025-01", None, 1, 1)]
+
+
+def _waiting_on(monitor, relation: str) -> int:
+    return monitor.execute(
+        "SELECT count(*) FROM pg_locks WHERE relation = to_regclass(%s) AND NOT granted", (relation,)
+    ).fetchone()[0]
+
+
+def _until(condition, what: str, seconds: float = 30) -> None:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def test_readers_wait_for_the_swap_then_read_the_new_view(scratch_warehouse):
+    """A query arriving during the adoption waits for it and reads our view: never 'does not exist'."""
+    import threading
+
+    with scratch_warehouse() as conn:
+        originals.load(conn, "invoice")
+    count_a1 = "SELECT count(*) FROM curated.demands_archived WHERE \"precedentDocumentId\" = 'DOC-A1'"
+    holder = scratch_warehouse()  # a reader mid-transaction on the original's view
+    monitor = scratch_warehouse()
+    monitor.autocommit = True
+    outcome: dict[str, object] = {}
+    try:
+        assert holder.execute(count_a1).fetchone() == (2,)  # the original's duplicate
+        upgrade = threading.Thread(
+            target=lambda: outcome.update(upgrade=migrations.upgrade("invoice", scratch_warehouse))
+        )
+        upgrade.start()
+        _until(lambda: _waiting_on(monitor, "curated.demands_archived") == 1, "the swap to wait for the reader")
+
+        def late_reader():
+            try:
+                with scratch_warehouse() as conn:
+                    outcome["late_reader"] = conn.execute(count_a1).fetchone()
+            except Exception as err:  # noqa: BLE001 - asserted below
+                outcome["late_reader"] = err
+
+        reader = threading.Thread(target=late_reader)
+        reader.start()
+        _until(lambda: _waiting_on(monitor, "curated.demands_archived") == 2, "the late reader to queue")
+        holder.rollback()
+        upgrade.join(60)
+        reader.join(60)
+    finally:
+        holder.close()
+        monitor.close()
+    assert outcome["upgrade"] == ["0001_adopt_original"]
+    assert outcome["late_reader"] == (1,)  # our view, one row per document
