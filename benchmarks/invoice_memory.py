@@ -53,10 +53,11 @@ def child(source_env: str) -> None:
     def rss_mb() -> float:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-    from etl_bundle.invoice.load import ensure_schema, load_raw_tables
+    from etl_bundle.common.migrations import upgrade_with_hook
+    from etl_bundle.invoice.load import load_raw_tables
     from etl_bundle.invoice.transforms import SOURCES_BY_NAME
 
-    ensure_schema("warehouse_postgres")
+    upgrade_with_hook("invoice", "warehouse_postgres")
     after_imports = rss_mb()
     started = time.perf_counter()
     result = load_raw_tables(

@@ -4,7 +4,13 @@ Nested values rotate through the three shapes the pipeline must read (plain maps
 JSON strings, DynamoDB-typed {"M": ..}), and a few planted bad items exercise the
 quarantine: a document without customerId, one whose customerId is a map, one whose
 claimInfo is malformed JSON, one with an oversized claim number, and metadata whose
-status history is malformed JSON.
+status history is malformed JSON. For the views' rules: template TPL-5 is a
+"Non-Client" one and every 25th document (from the 4th) names a template that does not
+exist (both left out of the views), every 16th archived document has two audits tied
+on "createdTs", and every 10th document (from the 10th) has no case managers.
+
+``seed`` also loads the original's warehouse (devstack/originals/invoice.sql) unless the
+bundle has migrated it already, so the DAG's first run adopts it.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ FIRMS = ("Hale & Dorr LLP ", "Baker Street Legal", "Austin Injury Group", "Lone 
 CARRIERS = ("Travelers", "State Farm", "GEICO", "Progressive")
 STATES = ("TX", "OK", "NM", "LA")
 BASE_TS = 1_735_689_600  # 2025-01-01T00:00:00Z
+MISSING_TEMPLATE_ID = "TPL-MISSING"
 
 TABLE_KEYS = {
     "-documents": [("documentId", "HASH"), ("version", "RANGE")],
@@ -45,23 +52,31 @@ def shaped(value: dict[str, Any], n: int) -> Any:
     return (value, json.dumps(value), typed(value))[n % 3]
 
 
+def template_id(n: int) -> str:
+    """The template document n's metadata names."""
+    return MISSING_TEMPLATE_ID if n % 25 == 3 else f"TPL-{n % 6}"
+
+
+def has_tied_audits(n: int) -> bool:
+    return n % 16 == 0
+
+
 def document(n: int, version: int = 1) -> dict[str, Any]:
     managers = [{"firstName": "Ann", "lastName": f"Lee{n % 3}"}, {"firstName": "Bo", "lastName": "Chan"}]
     managers.append(managers[0])  # a duplicate collaborator, kept once
+    firm = {
+        "firmName": FIRMS[n % len(FIRMS)],
+        "primaryContact": {"firstName": "Pat", "lastName": f"Contact{n % 5}"},
+        "attorney": {"firstName": "Sam", "lastName": f"Counsel{n % 7}"},
+    }
+    if n % 10 != 9:
+        firm["caseManagers"] = managers
     return {
         "documentId": f"DOC-{n:06d}",
         "customerId": f"CUST-{n % 40:03d}",
         "version": Decimal(version),
         "createdTs": Decimal(BASE_TS + n * 3600),
-        "sendingFirm": shaped(
-            {
-                "firmName": FIRMS[n % len(FIRMS)],
-                "primaryContact": {"firstName": "Pat", "lastName": f"Contact{n % 5}"},
-                "attorney": {"firstName": "Sam", "lastName": f"Counsel{n % 7}"},
-                "caseManagers": managers,
-            },
-            n,
-        ),
+        "sendingFirm": shaped(firm, n),
         "recipientCarrier": shaped({"carrierCommonName": CARRIERS[n % len(CARRIERS)]}, n + 1),
         "claimInfo": shaped(
             {
@@ -78,7 +93,7 @@ def document(n: int, version: int = 1) -> dict[str, Any]:
                 "clientId": f"CL-{n % 90}",
                 "matterId": f"M-{n}",
                 "matterTechId": f"MT-{n}",
-                "matterName": f"Client{n} v. Carrier",
+                "matterName": f"Client{n} v. Carrier" + (f" (v{version})" if version > 1 else ""),
             },
             n,
         ),
@@ -94,7 +109,7 @@ def metadata(n: int) -> dict[str, Any]:
         "documentId": f"DOC-{n:06d}",
         "documentType": "Demand",
         "demandIsDeliverable": n % 5 != 0,
-        "demandTemplateId": f"TPL-{n % 6}",
+        "demandTemplateId": template_id(n),
         "createdTs": Decimal(BASE_TS + n * 3600),
         "documentStatusHistory": history if n % 2 else json.dumps(history, default=int),
     }
@@ -103,7 +118,7 @@ def metadata(n: int) -> dict[str, Any]:
 def template(t: int, version: int) -> dict[str, Any]:
     return {
         "templateId": f"TPL-{t}",
-        "templateName": "Client demand letter" if t == 5 else f"Standard demand {t}",
+        "templateName": "Non-Client demand letter" if t == 5 else f"Standard demand {t}",
         "version": Decimal(version),
         "defaultDemandConfig": {"dueDays": Decimal(30 + t), "rate": Decimal("0.15"), "flags": ["a", "b"]},
     }
@@ -139,6 +154,16 @@ def items(documents: int) -> dict[str, list[dict[str, Any]]]:
     """The seed, by table suffix: ``documents`` documents, a second version of every tenth."""
     docs = [document(n) for n in range(documents)] + [document(n, 2) for n in range(0, documents, 10)]
     audits = [audit(n) for n in range(0, documents, 4)]
+    # A second audit at the same instant: the views keep the one with the greater auditRecordId.
+    audits += [
+        {
+            **audit(n),
+            "auditRecordId": f"AUD-{n:06d}-B",
+            "payload": {"archiveReason": "Duplicate", "archiveComments": "B"},
+        }
+        for n in range(0, documents, 4)
+        if has_tied_audits(n)
+    ]
     audits.append({**audit(1), "auditRecordId": "AUD-OTHER", "actionType": "DemandUploaded"})  # filtered out
     return {
         "-documents": docs + BAD_DOCUMENTS,
@@ -183,8 +208,26 @@ def put_items(resource, source_env: str, by_suffix: dict[str, list[dict[str, Any
                 batch.put_item(Item=item)
 
 
-def seed(state: dict[str, Any], size: int, source_env: str = "beta") -> str:
+def load_original(state: dict[str, Any]) -> str:
+    """The original's warehouse into the devstack's, unless the bundle migrated it (or a seed loaded it) already."""
+    import psycopg
+
+    from devstack import originals
+    from devstack.services import DATABASES, server_url
+
+    with psycopg.connect(server_url(state["services"]["postgres"], DATABASES["warehouse"])) as conn:
+        # A second seed before the DAG ran would add the original's rows twice.
+        (loaded,) = conn.execute("SELECT to_regclass('curated.demands_archived')").fetchone()
+        if originals.load_unless_migrated(conn, "invoice") if loaded is None else False:
+            return "the original's warehouse loaded"
+    return "warehouse kept (already the original's or migrated)"
+
+
+def seed(state: dict[str, Any], size: int, source_env: str | None = None) -> str:
+    from etl_bundle.invoice.transforms import DEFAULT_SOURCE_ENV
+
+    source_env = source_env or DEFAULT_SOURCE_ENV  # what a run reads without the Variable or Param
     resource = dynamodb(state)
     create_tables(resource, source_env)
     put_items(resource, source_env, items(size))
-    return f"DynamoDB exchange-{source_env}-* with {size} documents (and planted bad items)"
+    return f"DynamoDB exchange-{source_env}-* with {size} documents (and planted bad items); {load_original(state)}"

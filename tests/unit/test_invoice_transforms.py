@@ -93,7 +93,12 @@ def test_case_optional_fields_are_null_when_absent():
         zip(t.CASE_COLUMNS, t.build_case({"documentId": "D", "customerId": "C", "version": Decimal(1)}), strict=True)
     )
     assert row["version"] == 1 and isinstance(row["version"], int)
-    assert all(row[c] is None for c in t.CASE_COLUMNS if c not in ("documentId", "customerId", "version"))
+    assert row["assignedCaseCollaborator"] == []  # {} when absent, as the original
+    assert all(
+        row[c] is None
+        for c in t.CASE_COLUMNS
+        if c not in ("documentId", "customerId", "version", "assignedCaseCollaborator")
+    )
 
 
 @pytest.mark.parametrize(
@@ -214,3 +219,30 @@ def test_audit_scan_filters_archived_and_projects_the_payload():
     assert request["ExpressionAttributeValues"] == {":action": "DemandArchived"}
     projected = {request["ExpressionAttributeNames"][p.strip()] for p in request["ProjectionExpression"].split(",")}
     assert "payload" in projected and "auditRecordId" in projected
+
+
+def test_source_env_param_overrides_the_variable_which_overrides_the_default():
+    assert t.resolve_source_env("prod", "beta") == "prod"
+    assert t.resolve_source_env(None, "beta") == "beta"
+    assert t.resolve_source_env("", None) == t.DEFAULT_SOURCE_ENV == "demo"
+    with pytest.raises(ValueError, match="source_env"):
+        t.resolve_source_env(None, "Beta; DROP")
+
+
+def test_summary_timezone_must_be_a_real_zone():
+    assert t.checked_timezone("America/Chicago") == "America/Chicago"
+    assert t.checked_timezone("UTC") == "UTC"
+    for bad in ("Mars/Olympus", "", "../etc/passwd"):
+        with pytest.raises(ValueError, match="time zone"):
+            t.checked_timezone(bad)
+
+
+def test_template_exclusions_are_counted_per_reason_with_a_total():
+    assert t.template_exclusions([]) == {"template_not_found": 0, "client_template": 0, "total": 0}
+    assert t.template_exclusions([("client_template", 5), ("template_not_found", 2)]) == {
+        "template_not_found": 2,
+        "client_template": 5,
+        "total": 7,
+    }
+    with pytest.raises(ValueError, match="unknown"):
+        t.template_exclusions([("something_else", 1)])

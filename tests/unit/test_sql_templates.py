@@ -12,7 +12,7 @@ from etl_bundle.tec.transforms import TARGET_COLUMNS
 TEMPLATES = sql_templates()
 # What each pipeline's templates are rendered with, as its code renders them.
 CONTEXT_BY_FOLDER = {
-    "common": {},
+    "common": {"schema": "curated", "name": "demands_archived"},
     "dfps": {},
     "ecapris": {"id_count": 3},
     "invoice": {"table": "cases", "schema": "curated", "view": "demands_archived"},

@@ -76,7 +76,10 @@ def _alembic_script_directory():
             context = self.context
 
             def upgrade(*, connection) -> None:
-                connection.exec_driver_sql(render_sql(template, dialect="postgres", **context))
+                # No parameters at all, so a % in the SQL (LIKE '%x%', format('%I'), RAISE '%')
+                # reaches Postgres as written instead of being read as a placeholder.
+                sql = render_sql(template, dialect="postgres", **context)
+                connection.execution_options(no_parameters=True).exec_driver_sql(sql)
 
             def downgrade(**_: Any) -> None:
                 # Forward only: a migration that went wrong is corrected by the next one.

@@ -16,8 +16,16 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from etl_bundle.common.bulk import copy_rows
-from etl_bundle.common.sql import apply_ddl, render_sql
-from etl_bundle.invoice.transforms import SOURCES, RejectedItemError, SourceTable, item_key, json_text
+from etl_bundle.common.sql import render_sql
+from etl_bundle.invoice.transforms import (
+    SOURCES,
+    RejectedItemError,
+    SourceTable,
+    checked_timezone,
+    item_key,
+    json_text,
+    template_exclusions,
+)
 
 log = logging.getLogger(__name__)
 
@@ -46,13 +54,6 @@ def _raw_json(item: dict[str, Any]) -> str:
         return json_text(item)
     except (TypeError, ValueError):
         return json.dumps(item, default=str)
-
-
-def ensure_schema(pg_conn_id: str) -> None:
-    from airflow.providers.postgres.hooks.postgres import PostgresHook
-
-    with PostgresHook(postgres_conn_id=pg_conn_id).get_conn() as conn:
-        apply_ddl(conn, "invoice/schema.sql")
 
 
 def load_raw_tables(
@@ -236,16 +237,56 @@ def _quarantine(quarantine, rejects: list[QuarantinedItem], run_id: str | None) 
     quarantine.commit()  # its own transaction: the quarantine outlives a rolled-back load
 
 
-def refresh_views(pg_conn_id: str) -> dict[str, int]:
+# The original's refresh order (its orchestrator's one transaction): the summary reads the
+# two curated views; curated.verifyplus (Verify+'s raw.verifyplus) sits between, as there.
+CURATED_VIEWS = (("curated", "demands_archived"), ("curated", "demands_uploaded"))
+VERIFYPLUS = ("curated", "verifyplus")
+SUMMARY_VIEW = ("analytics", "demands_summary")
+
+
+def refresh_views(pg_conn_id: str, *, summary_timezone: str) -> dict[str, Any]:
+    """Refresh the views CONCURRENTLY in one transaction, in the original's order; their row counts,
+    the documents the template rule left out, and what became of curated.verifyplus."""
     from airflow.providers.postgres.hooks.postgres import PostgresHook
 
-    counts = {}
+    summary_timezone = checked_timezone(summary_timezone)
+    counts: dict[str, int] = {}
     with PostgresHook(postgres_conn_id=pg_conn_id).get_conn() as conn:
-        conn.execute(render_sql("invoice/refresh_views.sql", dialect="postgres"))
-        for view in ("curated.demands_archived", "curated.demands_uploaded", "analytics.demands_summary"):
-            schema, name = view.split(".")
-            counts[view] = conn.execute(
-                render_sql("invoice/count_view.sql", dialect="postgres", schema=schema, view=name)
-            ).fetchone()[0]
-    log.info("views refreshed: %s", counts)
-    return counts
+        # Read by analytics.demands_summary's month (see migration 0001); local to this transaction.
+        conn.execute(render_sql("invoice/set_summary_timezone.sql", dialect="postgres"), {"timezone": summary_timezone})
+
+        def exists(schema: str, name: str) -> bool:
+            sql = render_sql("invoice/relation_exists.sql", dialect="postgres")
+            return conn.execute(sql, {"relation": f"{schema}.{name}"}).fetchone()[0]
+
+        views = list(CURATED_VIEWS)
+        if exists(*VERIFYPLUS):
+            views.append(VERIFYPLUS)
+            verifyplus = "refreshed"
+        elif exists("raw", "verifyplus"):
+            verifyplus = "raw.verifyplus exists but curated.verifyplus does not: not refreshed"
+            log.warning("%s (the migration creates it where raw.verifyplus existed then)", verifyplus)
+        else:
+            verifyplus = "absent (no raw.verifyplus)"
+        views.append(SUMMARY_VIEW)
+        for schema, name in views:
+            conn.execute(render_sql("invoice/refresh_view.sql", dialect="postgres", schema=schema, view=name))
+        for schema, name in views:
+            sql = render_sql("invoice/count_view.sql", dialect="postgres", schema=schema, view=name)
+            counts[f"{schema}.{name}"] = conn.execute(sql).fetchone()[0]
+        excluded = template_exclusions(
+            conn.execute(render_sql("invoice/template_exclusions.sql", dialect="postgres")).fetchall()
+        )
+    log.info("views refreshed (months in %s): %s; curated.verifyplus %s", summary_timezone, counts, verifyplus)
+    log.info(
+        'documents left out by the template rule: %d (template id without a template: %d, a "client" template: %d)',
+        excluded["total"],
+        excluded["template_not_found"],
+        excluded["client_template"],
+    )
+    return {
+        "views": counts,
+        "excluded_by_template": excluded,
+        "verifyplus": verifyplus,
+        "month_timezone": summary_timezone,
+    }

@@ -8,6 +8,7 @@ Decimals and stay exact. A bad item raises RejectedItemError naming the field.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -209,11 +210,9 @@ def build_case(item: dict[str, Any]) -> tuple:
     matter = as_map(item.get("caseManagementMetadata"), "caseManagementMetadata") or {}
     carrier = as_map(item.get("recipientCarrier"), "recipientCarrier") or {}
     firm_name = as_text(firm.get("firmName"), "sendingFirm.firmName")
-    managers = as_list(firm.get("caseManagers"), "sendingFirm.caseManagers")
-    collaborators = None
-    if managers is not None:
-        names = (person_name(m, f"sendingFirm.caseManagers[{i}]") for i, m in enumerate(managers))
-        collaborators = list(dict.fromkeys(n for n in names if n))
+    managers = as_list(firm.get("caseManagers"), "sendingFirm.caseManagers") or []
+    names = (person_name(m, f"sendingFirm.caseManagers[{i}]") for i, m in enumerate(managers))
+    collaborators = list(dict.fromkeys(n for n in names if n))  # {} when there are none, as the original
     row = {
         "documentId": as_text(item.get("documentId"), "documentId", required=True),
         "customerId": as_text(item.get("customerId"), "customerId", required=True),
@@ -341,3 +340,42 @@ def item_key(item: dict[str, Any], source: SourceTable) -> str:
         return as_text(item.get(source.key_attribute), source.key_attribute) or "?"
     except RejectedItemError:
         return "?"
+
+
+# ---------------------------------------------------------------- run settings
+
+# The original's deployment read SOURCE_ENV=demo; the invoice_source_env Variable says otherwise.
+DEFAULT_SOURCE_ENV = "demo"
+_SOURCE_ENV = re.compile(r"^[a-z0-9-]+$")
+
+
+def resolve_source_env(param: str | None, variable: str | None) -> str:
+    """The run's source_env: the Param on a manual run when given, else the Variable, else the default."""
+    value = param if param not in (None, "") else variable if variable not in (None, "") else DEFAULT_SOURCE_ENV
+    if not isinstance(value, str) or not _SOURCE_ENV.match(value):
+        raise ValueError(f"source_env {value!r}: expected lower-case letters, digits and '-' (exchange-<env>-*)")
+    return value
+
+
+def checked_timezone(name: str) -> str:
+    """An IANA time zone name (what analytics.demands_summary counts months in), or ValueError."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise ValueError(f"not a time zone: {name!r} (e.g. UTC, America/Chicago)") from None
+    return name
+
+
+TEMPLATE_EXCLUSION_REASONS = ("template_not_found", "client_template")
+
+
+def template_exclusions(rows) -> dict[str, int]:
+    """(reason, documents) rows of template_exclusions.sql as one count per reason and their total."""
+    counts = dict.fromkeys(TEMPLATE_EXCLUSION_REASONS, 0)
+    for reason, documents in rows:
+        if reason not in counts:
+            raise ValueError(f"unknown template exclusion reason {reason!r}")
+        counts[reason] += documents
+    return {**counts, "total": sum(counts.values())}
