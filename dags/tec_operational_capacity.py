@@ -70,10 +70,11 @@ with DAG(
         return plan_cycles(context["params"], context.get("data_interval_start"), context["dag_run"].run_after)
 
     @task
-    def ensure_tables() -> list[str]:
-        from etl_bundle.tec.load import ensure_all_tables
+    def migrate_schema(**context) -> dict[str, list[str]]:
+        """Apply the pending migrations of each loaded endpoint's table (Alembic, under a lock)."""
+        from etl_bundle.tec.schema import migrate_endpoints
 
-        return ensure_all_tables(WAREHOUSE_CONN_ID)
+        return migrate_endpoints(WAREHOUSE_CONN_ID, context["params"]["endpoints"])
 
     @task_group
     def cycle(target):
@@ -103,4 +104,4 @@ with DAG(
 
         quality_gate(load(published.output))
 
-    ensure_tables() >> cycle.expand(target=plan_cycles())
+    migrate_schema() >> cycle.expand(target=plan_cycles())
