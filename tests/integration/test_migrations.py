@@ -16,6 +16,10 @@ from etl_bundle.common import migrations
 PIPELINES: dict[str, dict] = {
     "ecapris": {},
     "dfps": {},
+    "tec": {
+        "version_table": "tec__staging__operational_capacity",
+        "context": {"schema": "staging", "table": "operational_capacity"},
+    },
 }
 
 
