@@ -9,12 +9,16 @@ on the `energy_transfer` connection, for the endpoints and cycles in
 `include/tec/energy_transfer.yaml` (default cycles Evening, Intraday 1, 2, 3; their
 numeric codes are configurable because Energy Transfer does not document them).
 
-**Writes** (`warehouse_postgres`): `staging.operational_capacity` (current values,
-merged on `loc, loc_name, measure_date, cycle_id`, only changed rows touched),
+**Writes** (`warehouse_postgres`): `staging.operational_capacity`, the original's table
+(adopted by `migrate_schema`, migrations in `include/sql/tec/migrations/`; its `id`,
+`created_at`, unique key, check, indexes and grants kept), merged on its key `loc,
+loc_name, measure_date, cycle_id` (`cycle_id` as the original's: `Intraday_1`, …,
+`Evening`), only changed rows touched, the original's own rows never deleted;
 `staging.operational_capacity_history` (SCD2: `version_id, valid_from, valid_to,
 is_current, row_hash`), `staging.operational_capacity_rejects` (rows that failed
 validation, with line, field and reason). Emits the Asset
-`warehouse.staging.operational_capacity`.
+`warehouse.staging.operational_capacity`. `measure_date` is the gas day; the
+original's rows carry its download date (see the README's differences table).
 
 **Per cycle:** wait until published (reschedule mode: no worker slot held; a 200
 must carry that cycle's CSV file name for that date), load (COPY to staging, merge
@@ -53,7 +57,9 @@ with DAG(
     params={
         "gas_day": Param(None, type=["null", "string"], format="date", description="Gas day to load (YYYY-MM-DD)"),
         "endpoints": Param(None, type=["null", "array"], items={"type": "string"}, description="Endpoint keys"),
-        "cycles": Param(None, type=["null", "array"], items={"type": "string"}, description="e.g. Intraday 1"),
+        "cycles": Param(
+            None, type=["null", "array"], items={"type": "string"}, description="e.g. Intraday 1 (stored Intraday_1)"
+        ),
         "dry_run": Param(False, type="boolean", description="Parse and validate only; load ends skipped"),
         "publish_deadline_hours": Param(30, type="number", minimum=0, description="Hours after gas-day start"),
         "poke_interval_seconds": Param(300, type="integer", minimum=1),
@@ -70,10 +76,11 @@ with DAG(
         return plan_cycles(context["params"], context.get("data_interval_start"), context["dag_run"].run_after)
 
     @task
-    def ensure_tables() -> list[str]:
-        from etl_bundle.tec.load import ensure_all_tables
+    def migrate_schema(**context) -> dict[str, list[str]]:
+        """Apply the pending migrations of each loaded endpoint's table (Alembic, under a lock)."""
+        from etl_bundle.tec.schema import migrate_endpoints
 
-        return ensure_all_tables(WAREHOUSE_CONN_ID)
+        return migrate_endpoints(WAREHOUSE_CONN_ID, context["params"]["endpoints"])
 
     @task_group
     def cycle(target):
@@ -103,4 +110,4 @@ with DAG(
 
         quality_gate(load(published.output))
 
-    ensure_tables() >> cycle.expand(target=plan_cycles())
+    migrate_schema() >> cycle.expand(target=plan_cycles())

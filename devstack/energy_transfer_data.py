@@ -21,6 +21,7 @@ HEADER = (
 )
 CENTRAL = ZoneInfo("America/Chicago")
 ENDPOINT_PATH = "TW/capacity/operationally-available"
+ORIGINAL_ENDPOINT = "tw_operational_capacity"  # the endpoint whose table the original created
 ZONES = ("West of Thoreau", "Thoreau", "San Juan", "Panhandle", "East of Thoreau", "Permian")
 PURPOSES = ("Delivery Location", "Receipt Location", "Pool", "Segment")
 REASONS = ("", "", "", "Capacity Unavailable - maintenance", "Nominations exceed capacity", "")
@@ -89,6 +90,37 @@ def configured_cycles() -> dict[str, dict[str, Any]]:
     return config["cycles"]
 
 
+def prepare_warehouse(conn) -> str:
+    """The original's table in the warehouse (devstack/originals/tec.sql, with its rows), for the
+    bundle's first run to adopt, unless an earlier seed loaded it or the bundle migrated it already
+    (so a re-seed keeps what is there). ``conn`` is a psycopg connection."""
+    from psycopg import sql
+
+    from devstack import originals
+    from etl_bundle.tec.config import load_config
+    from etl_bundle.tec.schema import migration_options
+
+    endpoint = load_config()["endpoints"][ORIGINAL_ENDPOINT]
+    table = f"{endpoint['schema']}.{endpoint['table']}"
+    version_table = migration_options(endpoint)["version_table"]
+    (existing,) = conn.execute("SELECT to_regclass(%s)", (table,)).fetchone()
+    if existing is not None:
+        (columns,) = conn.execute(
+            "SELECT array_agg(attname::text) FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0",
+            (table,),
+        ).fetchone()
+        migrated = conn.execute("SELECT to_regclass(%s)", (f"etl_migrations.{version_table}",)).fetchone()[0]
+        if migrated is not None or "id" in columns:
+            return f"{table} kept (the original's table{', migrated' if migrated else ''})"
+        # The bundle's own tables from before migrations (never deployed): devstack data only.
+        for suffix in ("", "_history", "_rejects"):
+            name = sql.Identifier(endpoint["schema"], endpoint["table"] + suffix)
+            conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(name))
+        conn.commit()
+    originals.load_unless_migrated(conn, "tec", version_table)
+    return f"{table} as the original left it (devstack/originals/tec.sql)"
+
+
 def seed(state: dict[str, Any], size: int, days: int = 8) -> str:
     """Recent gas days up to today (Central), every cycle published, with a few planted faults:
     today-1 Intraday 3 late (15 min), today-2 Evening never, today-3 Intraday 2 malformed
@@ -123,4 +155,10 @@ def seed(state: dict[str, Any], size: int, days: int = 8) -> str:
                 publish(gas_day, cycle, code, "\n".join(rows) + "\n")
             else:
                 publish(gas_day, cycle, code, text)
-    return f"Energy Transfer files for {days} gas days up to {today} ({locations} locations per file)"
+    import psycopg
+
+    from devstack.services import DATABASES, server_url
+
+    with psycopg.connect(server_url(state["services"]["postgres"], DATABASES["warehouse"])) as conn:
+        warehouse = prepare_warehouse(conn)
+    return f"Energy Transfer files for {days} gas days up to {today} ({locations} locations per file); {warehouse}"

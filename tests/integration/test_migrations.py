@@ -17,6 +17,10 @@ PIPELINES: dict[str, dict] = {
     "ecapris": {},
     "dfps": {},
     "invoice": {},
+    "tec": {
+        "version_table": "tec__staging__operational_capacity",
+        "context": {"schema": "staging", "table": "operational_capacity"},
+    },
 }
 
 

@@ -23,10 +23,12 @@ CAPACITY_TABLES = [
 
 
 @pytest.fixture(scope="module")
-def tec_dag(bundle_dags):
-    from etl_bundle.tec.load import ensure_all_tables
+def tec_dag(bundle_dags, warehouse):
+    """The DAG, on a warehouse that holds the original's table (as the devstack seed leaves it), migrated."""
+    from etl_bundle.tec.schema import migrate_endpoints
 
-    ensure_all_tables("warehouse_postgres")
+    et.prepare_warehouse(warehouse)
+    migrate_endpoints("warehouse_postgres", None)
     return bundle_dags["tec_operational_capacity"]
 
 
@@ -62,6 +64,7 @@ def run(dag, **conf):
 
 
 def slice_counts(warehouse, day: date) -> dict[str, int]:
+    """cycle_id -> rows of ``day`` (the stored cycle_id values are the original's: Intraday_1, …)."""
     rows = warehouse.execute(
         "SELECT cycle_id, count(*) FROM staging.operational_capacity WHERE measure_date = %s GROUP BY cycle_id",
         (day,),
@@ -267,3 +270,146 @@ def test_a_5xx_is_retried_with_backoff_and_a_4xx_fails_at_once_with_the_url(devs
     with pytest.raises(AirflowFailException, match=r"HTTP 404 for http://127\.0\.0\.1:\d+/ipost/TW/capacity/"):
         download("energy_transfer", endpoint, day, 1, config["request"])
     assert log.read_text().count(marker) - seen == 1
+
+
+# ---------------------------------------------------------------- adoption of the original's database
+
+VERSION_TABLE = "tec__staging__operational_capacity"
+
+
+def catalog(conn) -> dict[str, set[tuple]]:
+    """The table's columns (name, type), constraints and indexes (name, definition)."""
+    table = "staging.operational_capacity"
+    return {
+        "columns": set(
+            conn.execute(
+                "SELECT attname::text, format_type(atttypid, atttypmod) FROM pg_attribute"
+                " WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+                (table,),
+            ).fetchall()
+        ),
+        "constraints": set(
+            conn.execute(
+                "SELECT conname::text, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = %s::regclass",
+                (table,),
+            ).fetchall()
+        ),
+        "indexes": set(
+            conn.execute(
+                "SELECT indexname::text, indexdef FROM pg_indexes"
+                " WHERE schemaname = 'staging' AND tablename = 'operational_capacity'"
+            ).fetchall()
+        ),
+    }
+
+
+def rows_by_id(conn, columns: list[str]) -> dict[int, tuple]:
+    """id -> (the given columns..., xmin): xmin changes whenever a row is rewritten."""
+    query = sql.SQL("SELECT id, {}, xmin::text FROM staging.operational_capacity").format(
+        sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    return {row[0]: row[1:] for row in conn.execute(query).fetchall()}
+
+
+def test_an_empty_database_gets_the_tables_and_a_run_loads_rows_and_history(tec_dag, scratch_warehouse, fresh_day):
+    from etl_bundle.common import migrations
+
+    day = fresh_day(date(2025, 6, 12))
+    texts = publish_all(day, cycles=("Evening", "Intraday 1"))
+    result = run(tec_dag, gas_day=day.isoformat(), cycles=["Evening", "Intraday 1"])
+    assert result.state == "success"
+    assert task_states(result)["cycle.quality_gate"] == ["success", "success"]
+    assert migrations.current(scratch_warehouse, VERSION_TABLE) == "0001_adopt_operational_capacity"
+    with scratch_warehouse() as conn:
+        assert slice_counts(conn, day) == {"Evening": LOCATIONS, "Intraday_1": LOCATIONS}
+        assert conn.execute(
+            "SELECT count(*), count(*) FILTER (WHERE is_current), count(DISTINCT (loc, loc_name, cycle_id))"
+            " FROM staging.operational_capacity_history WHERE measure_date = %s",
+            (day,),
+        ).fetchone() == (2 * LOCATIONS, 2 * LOCATIONS, 2 * LOCATIONS)
+        # The same shape as an adopted database: the original's id, key and check.
+        shape = catalog(conn)
+        assert {("id", "integer"), ("created_at", "timestamp without time zone")} <= shape["columns"]
+        unique_key = ("operational_capacity_unique_key", "UNIQUE (loc, loc_name, measure_date, cycle_id)")
+        assert unique_key in shape["constraints"]
+        assert {name for name, _ in shape["constraints"]} >= {"chk_op_capacity", "operational_capacity_pkey"}
+        first = texts["Evening"].splitlines()[1].split(",")
+        row = conn.execute(
+            "SELECT loc_zn, dc::text, row_hash IS NOT NULL, source_system FROM staging.operational_capacity"
+            " WHERE measure_date = %s AND cycle_id = 'Evening' AND loc = %s",
+            (day, first[0]),
+        ).fetchone()
+        assert row == (first[1], first[6], True, "energy_transfer")
+
+
+def test_the_original_database_is_adopted_keeping_every_row_column_index_and_grant(
+    tec_dag, scratch_warehouse, fresh_day
+):
+    from devstack import originals
+
+    # 2025-06-10 is a download date of the original's rows: its Intraday_1 keys 500000-500002
+    # are the stand-in's first three locations, so a load of that day meets them.
+    day = fresh_day(date(2025, 6, 10))
+    with scratch_warehouse() as conn:
+        originals.load(conn, "tec")
+        before = catalog(conn)
+        original_columns = sorted(name for name, _ in before["columns"])
+        old = rows_by_id(conn, original_columns)
+    lines = et.capacity_csv(day, "Intraday 1", 4).splitlines()
+    blank_name = lines[1].split(",")
+    blank_name[0], blank_name[2] = "500099", ""
+    et.publish(day, "Intraday 1", CYCLES["Intraday 1"]["code"], "\n".join([*lines, ",".join(blank_name)]) + "\n")
+
+    result = run(tec_dag, gas_day=day.isoformat(), cycles=["Intraday 1"])
+    assert result.state == "success"
+    assert task_states(result)["cycle.quality_gate"] == ["success"]
+
+    with scratch_warehouse() as conn:
+        after_catalog = catalog(conn)
+        new = rows_by_id(conn, original_columns)
+        keys = {
+            row[0]: row[1:]
+            for row in conn.execute(
+                "SELECT id, loc, loc_name, measure_date, cycle_id, dc::text, tsq::text, row_hash IS NOT NULL"
+                " FROM staging.operational_capacity"
+            ).fetchall()
+        }
+        history = conn.execute(
+            "SELECT count(*) FILTER (WHERE is_current), count(*) FROM staging.operational_capacity_history"
+        ).fetchone()
+        rejects = conn.execute("SELECT field, raw_record->>'loc' FROM staging.operational_capacity_rejects").fetchall()
+        conn.execute("SET ROLE tec_reader")
+        reader_count = conn.execute("SELECT count(*) FROM staging.operational_capacity").fetchone()[0]
+        conn.execute("RESET ROLE")
+
+    # Every column of the original with its type, every constraint and index, the reader's grant.
+    assert before["columns"] <= after_catalog["columns"]
+    assert before["constraints"] <= after_catalog["constraints"]
+    assert before["indexes"] <= after_catalog["indexes"]
+    assert reader_count == len(new)
+
+    # No row lost; the file's three keys the original had are updated in place (same id and
+    # created_at, the file's values); every other old row is untouched, byte for byte.
+    file_rows = {fields[0]: fields for fields in (line.split(",") for line in lines[1:])}
+    updated_ids = {
+        row_id
+        for row_id, (loc, loc_name, measure_date, cycle, *_) in keys.items()
+        if row_id in old and measure_date == day and cycle == "Intraday_1" and loc in file_rows
+    }
+    assert updated_ids == {1, 2, 3}
+    assert set(old) <= set(new) and len(new) == len(old) + 1  # one new location, 500003
+    created_at = original_columns.index("created_at")
+    for row_id, values in old.items():
+        if row_id in updated_ids:
+            assert new[row_id][created_at] == values[created_at]
+            assert new[row_id][-1] != values[-1], "an updated row is a new row version"
+            loc, _, _, _, dc, tsq, hashed = keys[row_id]
+            assert (dc, tsq, hashed) == (file_rows[loc][6], file_rows[loc][8], True)
+        else:
+            assert new[row_id] == values, f"original row {row_id} was rewritten"
+    # The slice keeps the original's rows no file has (500042 and the NULL loc_name row).
+    assert sorted(
+        loc for loc, _, measure_date, cycle, *_ in keys.values() if measure_date == day and cycle == "Intraday_1"
+    ) == ["500000", "500001", "500002", "500003", "500042", "500077"]
+    assert history == (4, 4)
+    assert rejects == [("loc_name", "500099")]

@@ -96,6 +96,14 @@ def test_cycle_id_is_the_name_with_underscores():
     assert t.cycle_id("Intraday 1") == "Intraday_1"
 
 
+def test_every_configured_cycle_is_stored_as_the_originals_cycle_id():
+    # The original's stored values (reference §3.1), so its rows and ours line up.
+    stored = {t.cycle_id(name) for name in CONFIG["cycles"]}
+    assert stored == {"Intraday_1", "Intraday_2", "Intraday_3", "Evening", "Timely", "Final"}
+    enabled = {t.cycle_id(name) for name, cycle in CONFIG["cycles"].items() if cycle["enabled"]}
+    assert enabled == {"Intraday_1", "Intraday_2", "Intraday_3", "Evening"}
+
+
 @pytest.mark.parametrize(
     ("header", "name"),
     [

@@ -40,12 +40,17 @@ def _choose(kind: str, requested: list[str] | None, available: dict[str, dict]) 
     return list(dict.fromkeys(requested))
 
 
+def chosen_endpoints(config: dict[str, Any], requested: list[str] | None = None) -> list[str]:
+    """The endpoints a run loads: those requested, else the enabled ones."""
+    return _choose("endpoint(s)", requested, config["endpoints"])
+
+
 def plan_targets(
     config: dict[str, Any], gas_day: date, endpoints: list[str] | None = None, cycles: list[str] | None = None
 ) -> list[dict[str, Any]]:
     """One target per (endpoint, cycle) to wait for and load, for the mapped tasks."""
     targets = []
-    for endpoint in _choose("endpoint(s)", endpoints, config["endpoints"]):
+    for endpoint in chosen_endpoints(config, endpoints):
         for cycle in _choose("cycle(s)", cycles, config["cycles"]):
             targets.append(
                 {

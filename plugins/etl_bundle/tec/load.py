@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from etl_bundle.common.bulk import copy_rows
-from etl_bundle.common.sql import apply_ddl, render_sql
+from etl_bundle.common.sql import render_sql
 from etl_bundle.tec.transforms import KEY_COLUMNS, TARGET_COLUMNS, ParsedFile
 
 log = logging.getLogger(__name__)
@@ -42,10 +42,6 @@ def _sql(name: str, schema: str, table: str) -> str:
     )
 
 
-def ensure_tables(conn, schema: str, table: str) -> None:
-    apply_ddl(conn, "tec/schema.sql", schema=schema, table=table, columns=TARGET_COLUMNS, update_columns=UPDATE_COLUMNS)
-
-
 def merge_capacity(
     conn,
     *,
@@ -58,6 +54,10 @@ def merge_capacity(
     run_id: str | None,
 ) -> MergeCounts:
     """Replace one (measure_date, cycle_id) slice with the file's rows, keeping history.
+
+    Rows the original wrote (``row_hash`` NULL) are only ever updated in place through
+    the key (keeping ``id`` and ``created_at``), never deleted: see
+    include/sql/tec/migrations/0001_adopt_operational_capacity.sql.
 
     Everything happens in one transaction on ``conn`` (a psycopg 3 connection):
     staging COPY, history close/open, the upsert, the delete of vanished keys and
@@ -129,22 +129,6 @@ def plan_cycles(params: dict[str, Any], interval_start: datetime | None, run_aft
     targets = plan_targets(load_config(), gas_day, params.get("endpoints"), params.get("cycles"))
     log.info("gas day %s: %d (endpoint, cycle) targets", gas_day, len(targets))
     return targets
-
-
-def ensure_all_tables(conn_id: str) -> list[str]:
-    from airflow.providers.postgres.hooks.postgres import PostgresHook
-
-    from etl_bundle.tec.config import load_config
-
-    tables = []
-    conn = PostgresHook(postgres_conn_id=conn_id).get_conn()
-    try:
-        for endpoint in load_config()["endpoints"].values():
-            ensure_tables(conn, endpoint["schema"], endpoint["table"])
-            tables.append(f"{endpoint['schema']}.{endpoint['table']}")
-    finally:
-        conn.close()
-    return tables
 
 
 def load_published_cycle(
@@ -230,7 +214,8 @@ def load_published_cycle(
 
 
 def check_loaded_cycle(loaded: dict[str, Any], *, conn_id: str) -> dict[str, Any]:
-    """The data-quality gate: no null or duplicate keys, loaded rows == parsed rows == current versions."""
+    """The data-quality gate: no null or duplicate keys, loaded rows == parsed rows == current versions
+    (over the bundle's rows; the original's rows left in the slice are counted as kept)."""
     from airflow.providers.postgres.hooks.postgres import PostgresHook
     from airflow.sdk.exceptions import AirflowFailException
 
@@ -242,7 +227,7 @@ def check_loaded_cycle(loaded: dict[str, Any], *, conn_id: str) -> dict[str, Any
     row = PostgresHook(postgres_conn_id=conn_id).get_first(
         sql, parameters={"measure_date": date.fromisoformat(loaded["gas_day"]), "cycle_id": cycle_id(loaded["cycle"])}
     )
-    null_keys, duplicate_keys, loaded_rows, current_versions = row
+    null_keys, duplicate_keys, loaded_rows, current_versions, original_rows_kept = row
     failures = []
     if null_keys:
         failures.append(f"{null_keys} rows with a null key")
@@ -256,4 +241,4 @@ def check_loaded_cycle(loaded: dict[str, Any], *, conn_id: str) -> dict[str, Any
         raise AirflowFailException(
             f"quality gate failed for {loaded['file']} in {loaded['table']}: " + "; ".join(failures)
         )
-    return {"checked": True, "loaded_rows": loaded_rows}
+    return {"checked": True, "loaded_rows": loaded_rows, "original_rows_kept": original_rows_kept}

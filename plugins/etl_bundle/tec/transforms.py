@@ -111,7 +111,8 @@ def date_from_filename(filename: str, rules: FilenameRules) -> date | None:
 
 
 def cycle_id(cycle_name: str) -> str:
-    """``Intraday 1`` → ``Intraday_1``, the stored form."""
+    """``Intraday 1`` → ``Intraday_1``: the stored ``cycle_id``, as the original stored it
+    (``Intraday_1..3``, ``Evening``, ``Timely``, ``Final``). The only place names become ids."""
     return cycle_name.replace(" ", "_")
 
 
