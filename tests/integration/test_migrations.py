@@ -16,6 +16,7 @@ from etl_bundle.common import migrations
 PIPELINES: dict[str, dict] = {
     "ecapris": {},
     "dfps": {},
+    "reporting": {},
 }
 
 
