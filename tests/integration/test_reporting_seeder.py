@@ -14,10 +14,6 @@ pytestmark = pytest.mark.integration
 
 DAG_ID = "reporting_seeder"
 INDEXED = f"reporting.{reporting_data.INDEXED_VIEW}"
-ENABLED_VIEWS = {
-    **{table: query for mid, table, _, query in reporting_data.CANNED_REPORTS if mid != 103},
-    **{m[1]: m[5] for m in reporting_data.CUSTOM_MANIFESTS if m[-1]},
-}
 GOTHAM_VIEWS = {
     "reporting.canned_incidents_by_day",
     "reporting.canned_categories",
@@ -25,6 +21,24 @@ GOTHAM_VIEWS = {
     "reporting.custom_gotham_daily",
     "reporting.custom_all_agencies",
 }
+# Every view the manifest names, with its query (the original's rows and the demo's).
+MANIFEST_VIEWS_SQL = """
+    SELECT table_name, query FROM reporting.seeder_custom_report_manifest WHERE enabled
+    UNION
+    SELECT cr.table_name, cr.query FROM reporting.seeder_canned_report AS cr
+    WHERE EXISTS (SELECT FROM reporting.seeder_canned_report_manifest AS cm WHERE cm.canned_report_id = cr.id)
+"""
+HISTORY_SQL = """
+    SELECT table_name, status, action, agency_slug, errors, consecutive_failures, report_type, manifest_id, agency_id
+    FROM (SELECT id, 0 AS source, table_name, status, action, agency_slug, errors, consecutive_failures, report_type,
+                 manifest_id, agency_id
+          FROM reporting.seeder_run_history WHERE run_id = %(run_id)s
+          UNION ALL
+          SELECT id, 1, table_name, status, action, agency_slug, errors, consecutive_failures, report_type,
+                 manifest_id, agency_id
+          FROM reporting.seeder_canned_run_history WHERE run_id = %(run_id)s) AS h
+    ORDER BY source, id
+"""
 
 
 @pytest.fixture
@@ -33,13 +47,24 @@ def seeder_dag(bundle_dags, devstack_state):
     return bundle_dags[DAG_ID]
 
 
+def manifest_views(warehouse) -> dict[str, str]:
+    return dict(warehouse.execute(MANIFEST_VIEWS_SQL).fetchall())
+
+
 def history(warehouse, run_id: str) -> dict[str, tuple]:
-    rows = warehouse.execute(
-        "SELECT table_name, status, action, agency_slug, errors FROM reporting.seeder_run_history"
-        " WHERE run_id = %s ORDER BY id",
-        (run_id,),
-    ).fetchall()
-    return {table: rest for table, *rest in rows}
+    """table -> (status, action, agency_slug, errors, consecutive_failures, report_type, manifest_id, agency_id)
+    of the run's last attempt of each view, from the Django and the canned history tables."""
+    rows = warehouse.execute(HISTORY_SQL, {"run_id": run_id}).fetchall()
+    return {table: tuple(rest) for table, *rest in rows}
+
+
+def job_status(warehouse, table: str) -> tuple | None:
+    return warehouse.execute(
+        "SELECT status, consecutive_failures, last_errors, last_run_id FROM reporting.seeder_job_status"
+        " WHERE table_name = %(t)s UNION ALL SELECT status, consecutive_failures, last_errors, last_run_id"
+        " FROM reporting.seeder_canned_job_status WHERE table_name = %(t)s",
+        {"t": table},
+    ).fetchone()
 
 
 def view_oids(warehouse) -> dict[str, int]:
@@ -69,27 +94,44 @@ def test_all_scope_builds_every_enabled_view_then_an_unchanged_run_only_refreshe
     run = run_dag(seeder_dag)
     assert run.state == "success", task_states(run)
 
+    enabled = manifest_views(warehouse)
+    # The original's and the demo's; not the disabled custom entries nor the unsubscribed canned report.
+    assert {"reporting.custom_demo", "reporting.canned_sales", "reporting.custom_gotham_daily"} <= set(enabled)
+    assert not {"reporting.custom_metrics", "reporting.custom_star_city_archive", "reporting.canned_open_cases"} & set(
+        enabled
+    )
     oids = view_oids(warehouse)
-    assert set(oids) == set(ENABLED_VIEWS)  # the disabled entries' views are not built
-    for table, query in ENABLED_VIEWS.items():
+    assert set(oids) == set(enabled)
+    for table, query in enabled.items():
         assert count_of(warehouse, table) == count_of(warehouse, f"({query}) AS q") > 0, table
 
     recorded = history(warehouse, run.run_id)
-    assert set(recorded) == set(ENABLED_VIEWS)
-    assert {status for status, *_ in recorded.values()} == {"success"}
+    assert set(recorded) == set(enabled)
+    assert {row[0] for row in recorded.values()} == {"success"}
     assert recorded[INDEXED][1] == "rebuilt"  # built by hand before: no hash, so rebuilt once
     assert {recorded[t][1] for t in recorded if t != INDEXED} == {"created"}
-    # Named by two agencies' manifests, or shared: recorded under '(shared)'.
-    assert recorded["reporting.canned_incidents_by_day"][2] == "(shared)"
-    assert recorded["reporting.custom_all_agencies"][2] == "(shared)"
-    assert recorded["reporting.custom_gotham_daily"][2] == "gotham"
+    # Canned views in the bundle's tables: named by two agencies' manifests, no agency.
+    assert recorded["reporting.canned_incidents_by_day"][2:] == (None, None, 0, "canned", 1200, None)
+    assert recorded["reporting.canned_categories"][2:] == ("gotham", None, 0, "canned", 1201, 1001)
+    # Custom views in the Django tables, under the entry they are built from.
+    assert recorded["reporting.custom_all_agencies"][2:] == ("gotham", None, 0, "custom", 1302, 1001)
+    assert recorded["reporting.custom_demo"][2:] == ("test-agency", None, 0, "custom", 300, 1)
+    django_tables = {
+        table
+        for (table,) in warehouse.execute(
+            "SELECT DISTINCT table_name FROM reporting.seeder_run_history WHERE run_id = %s", (run.run_id,)
+        )
+    }
+    assert django_tables == {t for t, row in recorded.items() if row[5] == "custom"}
     assert index_and_grant_kept(warehouse)
     statuses = warehouse.execute(
-        "SELECT count(*), count(query_hash), sum(consecutive_failures) FROM reporting.seeder_job_status"
+        "SELECT count(*), count(query_hash), sum(consecutive_failures) FROM ("
+        " SELECT status, last_run_id, query_hash, consecutive_failures FROM reporting.seeder_job_status UNION ALL"
+        " SELECT status, last_run_id, query_hash, consecutive_failures FROM reporting.seeder_canned_job_status) AS s"
         " WHERE status = 'success' AND last_run_id = %s",
         (run.run_id,),
     ).fetchone()
-    assert statuses == (len(ENABLED_VIEWS), len(ENABLED_VIEWS), 0)
+    assert statuses == (len(enabled), len(enabled), 0)
 
     again = run_dag(seeder_dag)
     assert again.state == "success"
@@ -172,38 +214,55 @@ def test_a_changed_query_rebuilds_only_its_view_and_readers_never_miss_it(seeder
     new_query = warehouse.execute(
         "SELECT query FROM reporting.seeder_canned_report WHERE table_name = %s", (INDEXED,)
     ).fetchone()[0]
-    old_query = dict(ENABLED_VIEWS)[INDEXED]
+    old_query = next(r[3] for r in reporting_data.CANNED_REPORTS if r[1] == INDEXED)
     assert count_of(warehouse, INDEXED) == count_of(warehouse, f"({new_query}) AS q")
     assert count_of(warehouse, INDEXED) != count_of(warehouse, f"({old_query}) AS q")
     assert index_and_grant_kept(warehouse)
 
 
-def add_broken_agency(warehouse, views: int) -> list[str]:
+BROKEN_AGENCY = 1009  # a demo id: the next seed removes it and its manifests
+BROKEN_QUERY = "SELECT * FROM reporting_src.no_such_table"
+
+
+def add_broken_agency(warehouse, views: int, canned: int = 0) -> list[str]:
+    """An agency whose custom (and canned) manifests query a table that does not exist."""
     warehouse.execute(
-        "INSERT INTO public.agency (id, name, subdomain) VALUES (9, 'Broken PD', 'broken') ON CONFLICT DO NOTHING"
+        "INSERT INTO public.agency (id, name, subdomain, lms_integration_enabled, active)"
+        " VALUES (%s, 'Broken PD', 'broken', false, true) ON CONFLICT DO NOTHING",
+        (BROKEN_AGENCY,),
     )
     tables = [f"reporting.broken_{n}" for n in range(views)]
     for n, table in enumerate(tables):
         warehouse.execute(
             "INSERT INTO reporting.seeder_custom_report_manifest (id, table_name, report_name, agency_id, agency_slug,"
-            " query) VALUES (%s, %s, 'Broken', 9, 'broken', 'SELECT * FROM reporting_src.no_such_table')",
-            (900 + n, table),
+            " query, enabled) VALUES (%s, %s, 'Broken', %s, 'broken', %s, true)",
+            (1900 + n, table, BROKEN_AGENCY, BROKEN_QUERY),
         )
+    for n in range(canned):
+        table = f"reporting.broken_canned_{n}"
+        warehouse.execute(
+            "INSERT INTO reporting.seeder_canned_report (id, table_name, report_name, query) VALUES (%s, %s, 'B', %s)",
+            (1950 + n, table, BROKEN_QUERY),
+        )
+        warehouse.execute(
+            "INSERT INTO reporting.seeder_canned_report_manifest (id, agency_id, agency_slug, canned_report_id)"
+            " VALUES (%s, %s, 'broken', %s)",
+            (1950 + n, BROKEN_AGENCY, 1950 + n),
+        )
+        tables.append(table)
     return tables
 
 
 def test_broken_queries_open_the_breaker_which_skips_and_records_then_half_opens(seeder_dag, warehouse):
     broken = add_broken_agency(warehouse, 4)
-    # Only the broken agency's views, so the breaker's count is not reset by a success in between.
-    warehouse.execute("UPDATE reporting.seeder_custom_report_manifest SET enabled = false WHERE agency_slug IS NULL")
-    warehouse.execute("UPDATE reporting.seeder_canned_report_manifest SET enabled = false WHERE agency_slug IS NULL")
-
+    # Only the broken agency's views (the demo has no NULL-slug entry: the Django model's
+    # slug is NOT NULL), so the breaker's count is not reset by a success in between.
     run = run_dag(seeder_dag, scope="agency", agency_slug="broken", max_failures=2)
     assert run.state == "failed"
     recorded = history(warehouse, run.run_id)
     assert set(recorded) == set(broken)
     errored = [t for t, row in recorded.items() if row[0] == "error"]
-    skipped = [t for t, row in recorded.items() if row[0] == "skipped"]
+    skipped = [t for t, row in recorded.items() if row[0] == "skipped"]  # varchar(64): the Django column takes it
     assert len(errored) == 2 and len(skipped) == 2
     assert all('relation "reporting_src.no_such_table" does not exist' in recorded[t][3] for t in errored)
     assert all("circuit breaker open" in recorded[t][3] for t in skipped)
@@ -233,11 +292,13 @@ def test_broken_queries_open_the_breaker_which_skips_and_records_then_half_opens
 
 def test_a_views_failure_counts_once_per_run_however_many_tries(seeder_dag, devstack_state):
     from devstack.services import DATABASES, server_url
+    from etl_bundle.common import migrations
     from etl_bundle.common.circuit_breaker import CircuitBreaker
     from etl_bundle.reporting import store
 
     breaker = CircuitBreaker(max_failures=3, reset_seconds=300)
     url = server_url(devstack_state["services"]["postgres"], DATABASES["warehouse"])
+    migrations.upgrade("reporting", lambda: psycopg.connect(url))  # the breaker's tables, as migrate_schema does
     with psycopg.connect(url) as conn:
         for _ in range(3):  # three tries of one view in one run
             state = store.breaker_record(conn, breaker, run_id="run-1", table_name="reporting.v", failed=True)
