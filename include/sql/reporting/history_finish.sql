@@ -10,4 +10,4 @@ SET status = %(status)s,
     errors = %(errors)s,
     updated_at = clock_timestamp()
 WHERE id = %(history_id)s
-RETURNING consecutive_failures, duration_seconds, start_time
+RETURNING consecutive_failures, duration_seconds

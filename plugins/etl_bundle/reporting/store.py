@@ -74,7 +74,7 @@ def record_finish(
 ) -> int:
     """Close the history row and update job status; the view's consecutive failures after it."""
     tables = record_tables(view["report_type"])
-    failures, duration, _ = cursor.execute(
+    failures, duration = cursor.execute(
         reporting_sql("history_finish", **tables),
         {
             "history_id": history_id,
