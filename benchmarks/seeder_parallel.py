@@ -34,7 +34,7 @@ from devstack.services import DATABASES, server_url  # noqa: E402
 
 DAG_ID = "reporting_seeder"
 POOL = "reporting_seeder"
-AGENCY = (99, "Benchmark PD", "bench")
+AGENCY = (1099, "Benchmark PD", "bench")  # a demo id: the next seed removes it
 RUN_TIMEOUT_SECONDS = 1200
 
 
@@ -53,7 +53,9 @@ def prepare(warehouse, views: int, rows: int) -> list[str]:
     )
     warehouse.execute("ANALYZE reporting_src.bench_source")
     warehouse.execute(
-        "INSERT INTO public.agency (id, name, subdomain) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING", AGENCY
+        "INSERT INTO public.agency (id, name, subdomain, lms_integration_enabled, active)"
+        " VALUES (%s, %s, %s, false, true) ON CONFLICT DO NOTHING",
+        AGENCY,
     )
     tables = [f"reporting.bench_view_{k:02d}" for k in range(views)]
     for k, table in enumerate(tables):
@@ -66,7 +68,8 @@ def prepare(warehouse, views: int, rows: int) -> list[str]:
         ).format(k=sql.Literal(k))
         warehouse.execute(
             "INSERT INTO reporting.seeder_custom_report_manifest"
-            " (id, table_name, report_name, agency_id, agency_slug, query) VALUES (%s, %s, %s, %s, %s, %s)",
+            " (id, table_name, report_name, agency_id, agency_slug, query, enabled)"
+            " VALUES (%s, %s, %s, %s, %s, %s, true)",
             (5000 + k, table, f"Bench {k}", AGENCY[0], AGENCY[2], query.as_string(warehouse)),
         )
     return tables

@@ -1,26 +1,34 @@
 """
 ### reporting_seeder
 
-Refreshes the reporting materialized views named in the manifest tables
-(`reporting.seeder_custom_report_manifest`, `reporting.seeder_canned_report` +
-`reporting.seeder_canned_report_manifest`), **daily at 02:00 Central** and whenever
-the invoice pipeline has refreshed its views (the Assets it emits).
+Refreshes the reporting materialized views named in the original's Django manifest
+tables (`reporting.seeder_custom_report_manifest` where `enabled`,
+`reporting.seeder_canned_report` + `reporting.seeder_canned_report_manifest`), **daily
+at 02:00 Central** and whenever the invoice pipeline has refreshed its views (the
+Assets it emits).
+
+**Schema:** `migrate_schema` applies `include/sql/reporting/migrations/` (Alembic,
+under a lock); 0001 adopts the Django tables as they are, adding only `query_hash`,
+`action`, the canned reports' record tables and the breaker's.
 
 **Per view** (one mapped task each, each view once per run, at most as many at once
 as the `reporting_seeder` pool has slots): create it if missing; rebuild it beside
 the old one and swap them in one transaction when its manifest query changed since
-the last build (hash kept in `reporting.seeder_job_status`); else
-`REFRESH ... CONCURRENTLY` when a unique index allows it, else a plain refresh;
-then `ANALYZE`. Every attempt is a row in `reporting.seeder_run_history`.
+the last build; else `REFRESH ... CONCURRENTLY` when a unique index allows it, else a
+plain refresh; then `ANALYZE`. Every task try is one history row (`running`, then
+`success` or `error`): custom views in `reporting.seeder_run_history` /
+`seeder_job_status` (the Django app's), canned views in
+`reporting.seeder_canned_run_history` / `seeder_canned_job_status`.
 
 **Circuit breaker** shared by all tasks and runs (`reporting.seeder_circuit_breaker`):
-after `max_failures` consecutive view failures, views are skipped (and recorded)
-until `reset_seconds` have passed. The run fails, naming the views, when any view
-failed or was skipped.
+after `max_failures` consecutive view failures, views are skipped (recorded as
+`skipped`) until `reset_seconds` have passed. The run fails, naming the views, when
+any view failed or was skipped.
 
 **Params** reproduce the original's jobs: `scope` all / agency (`agency_slug`, with
 the shared entries) / table (`table_name`), and `report_type` all / custom / canned.
-Nothing to backfill: each run refreshes the views as their sources stand.
+Nothing to backfill: each run refreshes the views as their sources stand. Details and
+the differences from the original: README, `## reporting_seeder`.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ import pendulum
 from airflow.sdk import DAG, AssetAll, AssetOrTimeSchedule, CronTriggerTimetable, Param, task
 
 from etl_bundle.common.dag_defaults import TIMEZONE, default_args
+from etl_bundle.common.schema_task import migrate_schema
 from etl_bundle.invoice.assets import VIEW_ASSETS
 from etl_bundle.reporting.manifest import AGENCY_SLUG_PATTERN, REPORT_TYPES, SCOPES, TABLE_NAME_PATTERN
 
@@ -66,12 +75,6 @@ with DAG(
 ):
 
     @task
-    def ensure_schema():
-        from etl_bundle.reporting.tasks import ensure_schema
-
-        ensure_schema(WAREHOUSE_CONN_ID)
-
-    @task
     def plan_views(**context) -> list[dict]:
         from etl_bundle.reporting.tasks import plan
 
@@ -96,5 +99,5 @@ with DAG(
         return check_outcome(WAREHOUSE_CONN_ID, planned, context["run_id"])
 
     planned = plan_views()
-    ensure_schema() >> planned
+    migrate_schema("reporting", WAREHOUSE_CONN_ID) >> planned
     refresh_view.expand(view=planned) >> check_outcome(planned)

@@ -21,6 +21,7 @@ PIPELINES: dict[str, dict] = {
         "version_table": "tec__staging__operational_capacity",
         "context": {"schema": "staging", "table": "operational_capacity"},
     },
+    "reporting": {},
 }
 
 

@@ -7,14 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from etl_bundle.common.circuit_breaker import BreakerPhase, BreakerState, CircuitBreaker
-from etl_bundle.reporting.manifest import (
-    SHARED_AGENCY_ID,
-    SHARED_SLUG,
-    ManifestEntry,
-    SelectionError,
-    query_hash,
-    select_views,
-)
+from etl_bundle.reporting.manifest import ManifestEntry, SelectionError, query_hash, select_views
+from etl_bundle.reporting.store import record_tables
 from etl_bundle.reporting.views import index_tail, temp_name
 
 ENTRIES = [
@@ -24,6 +18,8 @@ ENTRIES = [
     ManifestEntry(206, "reporting.canned_shared", "S", "canned", None, None, "SELECT 3 AS s"),
     ManifestEntry(300, "reporting.custom_gotham", "G", "custom", 1, "gotham", "SELECT 4 AS g"),
     ManifestEntry(302, "reporting.custom_shared", "CS", "custom", None, None, "SELECT 5 AS cs"),
+    ManifestEntry(304, "reporting.custom_two", "T", "custom", 2, "metropolis", "SELECT 6 AS t"),
+    ManifestEntry(303, "reporting.custom_two", "T", "custom", 1, "gotham", "SELECT 6 AS t"),
 ]
 
 
@@ -39,6 +35,7 @@ def test_all_scope_names_each_view_once_in_table_order():
         "reporting.canned_shared",
         "reporting.custom_gotham",
         "reporting.custom_shared",
+        "reporting.custom_two",
     ]
 
 
@@ -48,6 +45,7 @@ def test_agency_scope_takes_its_own_and_the_shared_entries():
         "reporting.canned_shared",
         "reporting.custom_gotham",
         "reporting.custom_shared",
+        "reporting.custom_two",
     ]
     metropolis = select_views(ENTRIES, scope="agency", agency_slug="metropolis", report_type="canned")
     assert tables(metropolis) == ["reporting.canned_a", "reporting.canned_b", "reporting.canned_shared"]
@@ -56,7 +54,7 @@ def test_agency_scope_takes_its_own_and_the_shared_entries():
 @pytest.mark.parametrize(
     ("report_type", "expected"),
     [
-        ("custom", ["reporting.custom_gotham", "reporting.custom_shared"]),
+        ("custom", ["reporting.custom_gotham", "reporting.custom_shared", "reporting.custom_two"]),
         ("canned", ["reporting.canned_a", "reporting.canned_b", "reporting.canned_shared"]),
     ],
 )
@@ -70,13 +68,38 @@ def test_table_scope_selects_one_view():
     assert (view.agency_slug, view.agency_id, view.report_type) == ("metropolis", 2, "canned")
 
 
-def test_shared_views_are_recorded_under_the_shared_slug():
+def test_a_shared_canned_view_is_recorded_without_an_agency():
     views = {v.table_name: v for v in select_views(ENTRIES, scope="all")}
     # Named by two agencies' manifests, or by a NULL-slug entry: no single agency owns it.
-    for table in ("reporting.canned_a", "reporting.canned_shared", "reporting.custom_shared"):
-        assert (views[table].agency_slug, views[table].agency_id) == (SHARED_SLUG, SHARED_AGENCY_ID)
-    assert (views["reporting.custom_gotham"].agency_slug, views["reporting.custom_gotham"].agency_id) == ("gotham", 1)
+    for table in ("reporting.canned_a", "reporting.canned_shared"):
+        assert (views[table].agency_slug, views[table].agency_id) == (None, None)
     assert views["reporting.canned_a"].manifest_id == 200
+    assert (views["reporting.canned_b"].agency_slug, views["reporting.canned_b"].agency_id) == ("metropolis", 2)
+
+
+def test_a_custom_view_is_recorded_under_the_entry_it_is_built_from():
+    # The Django history's manifest and agency are NOT NULL foreign keys: the first
+    # entry's, never a made-up shared agency.
+    views = {v.table_name: v for v in select_views(ENTRIES, scope="all")}
+    two = views["reporting.custom_two"]
+    assert (two.manifest_id, two.agency_id, two.agency_slug) == (303, 1, "gotham")
+    assert (views["reporting.custom_gotham"].agency_slug, views["reporting.custom_gotham"].agency_id) == ("gotham", 1)
+
+
+@pytest.mark.parametrize(
+    ("report_type", "history", "status"),
+    [
+        ("custom", "seeder_run_history", "seeder_job_status"),
+        ("canned", "seeder_canned_run_history", "seeder_canned_job_status"),
+    ],
+)
+def test_custom_views_are_recorded_in_the_django_tables_canned_in_the_bundles(report_type, history, status):
+    assert record_tables(report_type) == {"history_table": history, "status_table": status}
+
+
+def test_an_unknown_report_type_has_no_record_tables():
+    with pytest.raises(ValueError, match="report type"):
+        record_tables("all")
 
 
 def test_a_custom_entry_wins_over_a_canned_report_of_the_same_name():

@@ -28,6 +28,8 @@ CONTEXT_BY_FOLDER = {
         "definition_tail": "USING btree (agency_id)",
         "privilege": "SELECT",
         "grantee": "reporting_reader",
+        "history_table": "seeder_run_history",
+        "status_table": "seeder_job_status",
     },
     "tec": {
         "schema": "staging",

@@ -1,1 +1,1 @@
-SELECT query_hash FROM reporting.seeder_job_status WHERE table_name = %(table_name)s
+SELECT query_hash FROM reporting.{{ status_table | ident }} WHERE table_name = %(table_name)s

@@ -14,11 +14,6 @@ from typing import Any
 
 SCOPES = ("all", "agency", "table")
 REPORT_TYPES = ("all", "custom", "canned")
-# History's agency_slug is NOT NULL: a view that serves no single agency (a shared,
-# NULL-slug entry, or a canned report several agencies' manifests name) is recorded
-# under this slug with agency id 0.
-SHARED_SLUG = "(shared)"
-SHARED_AGENCY_ID = 0
 TABLE_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,62}\.[A-Za-z_][A-Za-z0-9_]{0,62}$"
 AGENCY_SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 
@@ -50,8 +45,8 @@ class ViewSpec:
     manifest_id: int
     report_name: str
     report_type: str
-    agency_id: int
-    agency_slug: str
+    agency_id: int | None  # None: a canned view no single agency owns
+    agency_slug: str | None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -116,12 +111,14 @@ def _view(table_name: str, entries: list[ManifestEntry]) -> ViewSpec:
     # A custom entry wins over a canned report of the same name, as the original's
     # table lookup searched custom manifests first.
     first = min(entries, key=lambda e: (e.report_type != "custom", e.manifest_id))
-    slugs = {e.agency_slug for e in entries if e.report_type == first.report_type}
-    if len(slugs) == 1 and None not in slugs:
-        agency_slug = first.agency_slug
-        agency_id = first.agency_id if first.agency_id is not None else SHARED_AGENCY_ID
+    if first.report_type == "custom":
+        # The Django history's agency is NOT NULL and references one agency: the one of
+        # the entry the view is built from.
+        agency_id, agency_slug = first.agency_id, first.agency_slug
     else:
-        agency_slug, agency_id = SHARED_SLUG, SHARED_AGENCY_ID
+        # The bundle's canned tables: the agency when one owns the view, else NULL (shared).
+        agencies = {(e.agency_id, e.agency_slug) for e in entries if e.report_type == "canned"}
+        agency_id, agency_slug = agencies.pop() if len(agencies) == 1 else (None, None)
     try:
         schema, name = split_table_name(table_name)
     except SelectionError:

@@ -1,9 +1,12 @@
-"""reporting_seeder's own tables: manifest reads, run history, job status, the shared breaker.
+"""reporting_seeder's tables: manifest reads, run history, job status, the shared breaker.
 
-History and job status are written on an autocommit connection, so a view's
-``running`` row is visible at once and its ``error`` row survives the rollback of
-the view's own transaction. The breaker's row is read and written under a row lock,
-with the database's clock.
+Custom views are recorded in the original's Django tables (``seeder_run_history``,
+``seeder_job_status``); canned views in the bundle's ``seeder_canned_run_history`` and
+``seeder_canned_job_status``, because the Django tables' foreign keys hold custom
+manifests only (see migration 0001). History and job status are written on an
+autocommit connection, so a view's ``running`` row is visible at once and its
+``error`` row survives the rollback of the view's own transaction. The breaker's row
+is read and written under a row lock, with the database's clock.
 """
 
 from __future__ import annotations
@@ -11,23 +14,31 @@ from __future__ import annotations
 from typing import Any
 
 from etl_bundle.common.circuit_breaker import BreakerState, CircuitBreaker
-from etl_bundle.common.sql import apply_ddl
 from etl_bundle.reporting import reporting_sql
 from etl_bundle.reporting.manifest import ManifestEntry
 
 BREAKER_NAME = "reporting_seeder"
+# report type -> where its views' attempts and latest state are recorded
+RECORD_TABLES = {
+    "custom": {"history_table": "seeder_run_history", "status_table": "seeder_job_status"},
+    "canned": {"history_table": "seeder_canned_run_history", "status_table": "seeder_canned_job_status"},
+}
 
 
-def ensure_schema(conn) -> None:
-    apply_ddl(conn, "reporting/schema.sql")
+def record_tables(report_type: str) -> dict[str, str]:
+    try:
+        return RECORD_TABLES[report_type]
+    except KeyError:
+        raise ValueError(f"report type must be one of {sorted(RECORD_TABLES)}, got {report_type!r}") from None
 
 
 def manifest_entries(cursor) -> list[ManifestEntry]:
     return [ManifestEntry(*row) for row in cursor.execute(reporting_sql("manifest")).fetchall()]
 
 
-def stored_hash(cursor, table_name: str) -> str | None:
-    row = cursor.execute(reporting_sql("job_status_hash"), {"table_name": table_name}).fetchone()
+def stored_hash(cursor, view: dict[str, Any]) -> str | None:
+    template = reporting_sql("job_status_hash", **record_tables(view["report_type"]))
+    row = cursor.execute(template, {"table_name": view["table_name"]}).fetchone()
     return row[0] if row else None
 
 
@@ -37,7 +48,14 @@ def _identity(view: dict[str, Any], run_id: str) -> dict[str, Any]:
 
 
 def record_start(cursor, view: dict[str, Any], run_id: str) -> int:
-    (history_id,) = cursor.execute(reporting_sql("history_start"), _identity(view, run_id)).fetchone()
+    """A history row for this attempt, and the view's job status set to running; the history id."""
+    tables = record_tables(view["report_type"])
+    identity = _identity(view, run_id)
+    history_id, started, failures = cursor.execute(reporting_sql("history_start", **tables), identity).fetchone()
+    cursor.execute(
+        reporting_sql("job_status_start", **tables),
+        {**identity, "start_time": started, "consecutive_failures": failures},
+    )
     return history_id
 
 
@@ -55,8 +73,9 @@ def record_finish(
     built_hash: str | None = None,
 ) -> int:
     """Close the history row and update job status; the view's consecutive failures after it."""
-    failures, duration, started = cursor.execute(
-        reporting_sql("history_finish"),
+    tables = record_tables(view["report_type"])
+    failures, duration = cursor.execute(
+        reporting_sql("history_finish", **tables),
         {
             "history_id": history_id,
             "status": status,
@@ -67,12 +86,11 @@ def record_finish(
         },
     ).fetchone()
     cursor.execute(
-        reporting_sql("job_status_upsert"),
+        reporting_sql("job_status_finish", **tables),
         {
-            **_identity(view, run_id),
+            "table_name": view["table_name"],
             "status": status,
             "duration_seconds": duration,
-            "start_time": started,
             "consecutive_failures": failures,
             "errors": errors,
             "query_hash": built_hash,
@@ -82,7 +100,8 @@ def record_finish(
 
 
 def record_skipped(cursor, view: dict[str, Any], run_id: str, reason: str) -> None:
-    cursor.execute(reporting_sql("history_skipped"), {**_identity(view, run_id), "errors": reason})
+    template = reporting_sql("history_skipped", **record_tables(view["report_type"]))
+    cursor.execute(template, {**_identity(view, run_id), "errors": reason})
 
 
 def run_outcome(cursor, run_id: str) -> dict[str, dict[str, Any]]:

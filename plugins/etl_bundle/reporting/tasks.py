@@ -27,13 +27,6 @@ def _connect(conn_id: str, *, autocommit: bool = False):
     return closing(conn)
 
 
-def ensure_schema(conn_id: str) -> None:
-    from etl_bundle.reporting import store
-
-    with _connect(conn_id) as conn:
-        store.ensure_schema(conn)
-
-
 def settings(params: dict[str, Any]) -> dict[str, Any]:
     """Breaker limits from the Params, else the SEEDER_* Variables, else 5 and 300;
     timeouts from ``[reporting_seeder]`` in Airflow's configuration."""
@@ -115,7 +108,7 @@ def refresh_one(conn_id: str, view: dict[str, Any], run_id: str) -> dict[str, An
             if not view["schema"]:
                 raise ValueError(f"manifest table name {table_name!r} is not schema.table")
             with work.cursor() as cursor:
-                previous_hash = store.stored_hash(cursor, table_name)
+                previous_hash = store.stored_hash(cursor, view)
             work.commit()
             result = views.refresh(
                 work,
