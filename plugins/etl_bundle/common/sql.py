@@ -63,17 +63,3 @@ def sql_templates() -> list[str]:
     """Every template under include/sql, as paths relative to it."""
     return sorted(str(p.relative_to(SQL_DIR)) for p in SQL_DIR.rglob("*.sql"))
 
-
-def apply_ddl(conn, template: str, **context: Any) -> None:
-    """Run an idempotent DDL template on a psycopg connection and commit.
-
-    Concurrent ``CREATE ... IF NOT EXISTS`` of one object can still collide in the
-    catalog (a unique violation on pg_type), e.g. when a backfill starts several runs
-    at once, so the statements run under a transaction advisory lock named after the
-    rendered text.
-    """
-    text = render_sql(template, dialect="postgres", **context)
-    with conn.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (text,))
-        cursor.execute(text)
-    conn.commit()
