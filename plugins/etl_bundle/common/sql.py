@@ -62,4 +62,3 @@ def render_sql(template: str, *, dialect: str, **context: Any) -> str:
 def sql_templates() -> list[str]:
     """Every template under include/sql, as paths relative to it."""
     return sorted(str(p.relative_to(SQL_DIR)) for p in SQL_DIR.rglob("*.sql"))
-
