@@ -268,9 +268,6 @@ def read_lookups(oracle_conn_id: str, period: FiscalPeriod) -> dict[str, Any]:
         legal = list(dict_rows(cursor))
         cursor.execute(render_sql("dfps/county_regions.sql", dialect=dialect))
         regions = list(dict_rows(cursor))
-    for row in impact:
-        for name, value in row.items():
-            row[name] = value.date() if isinstance(value, datetime) and name.startswith("DT_") else value
     return {
         "impact": impact,
         "sa98_columns": sa98_columns,
