@@ -66,3 +66,27 @@ def test_the_notice_names_the_period_counts_folder_and_files_as_the_original():
         assert f"<li>{label}: {count} " in body
     assert all(Path(name).name in body for name in summary["share_files"])
     assert "TOTAL RECORDS = 41" in body
+
+
+def test_the_oracle_renderings_use_the_originals_objects():
+    import sqlglot
+
+    from etl_bundle.common.sql import render_sql
+
+    load = render_sql("dfps/load_msng_person.sql", dialect="oracle")
+    assert load == "BEGIN caps.load_dfps_msng_person(:fiscal_year, :quarter); END;"
+    call = sqlglot.parse_one(load.removeprefix("BEGIN ").removesuffix("; END;"), read="oracle")
+    assert [str(arg) for arg in call.expression.expressions] == [":fiscal_year", ":quarter"]
+    sa98 = sqlglot.parse_one(render_sql("dfps/runaways_sa98.sql", dialect="oracle"), read="oracle")
+    function = sa98.args["from_"].this
+    assert sa98.is_star and (function.catalog, function.db, function.this.name) == (
+        "caps",
+        "qtr_dps_cvs_pkg",
+        "get_sa_98",
+    )
+    legal = sqlglot.parse_one(render_sql("dfps/legal_counties.sql", dialect="oracle"), read="oracle")
+    assert {table.name for table in legal.find_all(sqlglot.exp.Table)} == {"SA_SUM@WARE", "CCOUNT@rpt"}
+    assert legal.named_selects == ["ID_SA_PERSON", "CD_LEGAL_CNTY", "DECODE", "NM_PERSON_NAME"]
+    time_load = render_sql("dfps/time_load.sql", dialect="oracle")
+    assert "nbr_time_calendar_year = :calendar_year" in time_load
+    assert "nbr_time_calendar_month = :calendar_month" in time_load
