@@ -2,32 +2,29 @@
 ### dfps_dps_receive
 
 Collects DPS's answer to the children-in-care list that `dfps_dps_send` sent for a
-fiscal quarter, and reconciles it with IMPACT for DFPS staff: **one run per fiscal
-quarter**, on the same timetable as send, so backfills line up period by period.
+fiscal quarter and reconciles it with IMPACT as the original `receivedps` did: **one run
+per fiscal quarter**, on send's timetable, so backfills line up period by period.
 
-**Waits** (reschedule mode, no worker slot held) for `dfps-missing-person-results*`
-and `dfps-missing-person-counts*` (any case, with or without the period suffix) in
-DPS's `to_dfps` folder (`dps_sftp`), taking a file only once its size holds still.
-Without a counts file after `counts_grace_minutes` it goes on and says so. After
-`late_after_hours` from send, one email says DPS is late; `wait_hours` after the run
-started it fails.
-
-**Reads:** the answer (downloaded, checked against the server, archived, audited in
-`dfps.dps_exchanges`); the reference workbook send put on the share; from
-`dfps_oracle` IMPACT's runaway list (`caps.qtr_dps_cvs_pkg.get_sa_98`) for the fiscal
-year, legal county and name (`caps.SA_SUM@WARE`, `caps.CCOUNT@rpt`), county to region
-(`caps.cnty_reg_tableau`).
-
-**Writes:** `DPS_total_runaway_events_<period>.xlsx`, `DPS_not_in_IMPACT_<period>.xlsx`
-and `IMPACT_not_in_DPS_<period>.xlsx` (blank `Outcome` for review) to the share
-(`dfps_dps/to_cps`) and the archive (`dfps_dps/archive`), with the run's timestamp;
-an email with the counts and the files to the `dfps_dps_stakeholders` Variable. Only
-then are DPS's files removed from the server; archived copies older than
-`archive_retention_days` are purged. Emits the Asset `dfps.dps_reconciliation`.
-Files are owner-only; no name or birth date is logged or put in XCom.
+1. **Waits** (reschedule mode) for files whose names contain `dfps-missing-person-results`
+   and `-counts` (any case; never one naming another period) in DPS's `to_dfps` (`dps_sftp`).
+2. **Collects** them into the share's archive (`dfps_dps/archive/from_dps`), audited in
+   `dfps.dps_exchanges`. With the Param `reconcile_from_archive` it waits for nothing and
+   uses the period's archived answer again.
+3. **Reconciles** against the reference send delivered and `dfps_oracle`'s
+   `caps.qtr_dps_cvs_pkg.get_sa_98` (whole fiscal year), `caps.time_dim`, `caps.SA_SUM@WARE`,
+   `caps.CCOUNT@rpt`, `caps.cnty_reg_tableau`; the window is the quarter (Q4: the whole fiscal
+   year unless `[dfps_dps] q4_window = quarter`). Writes `DPS_total_runaway_events_<period>`,
+   `DPS_not_in_IMPACT_<period>` and `IMPACT_not_in_DPS_<period>` (`.xlsx`, run-stamped) to
+   the share's `dfps_dps/to_cps` and the archive; emits the Asset `dfps.dps_reconciliation`.
+4. **Loads** DPS's rows into IMPACT and runs `caps.load_dfps_msng_person(fy, quarter)`, one
+   transaction, once per results file.
+5. **Tells** the `dfps_dps_stakeholders` Variable: `DPS Comparison Reports - <period>
+   (Uploaded to Network Drive)`, counts and where the workbooks are, no attachment, once per run.
+6. Removes DPS's files from the server, purges archives older than `archive_retention_days`.
 
 **Period:** the run's data interval (logical date = the quarter's first day), or the
-`period` Param (`FY2025_Q2`, `FY2025`) for a manual run.
+`period` Param (`FY2025_Q2`, `FY2025`). Rules, columns and the differences from the
+original: README, `## dfps_dps_receive`.
 """
 
 from __future__ import annotations

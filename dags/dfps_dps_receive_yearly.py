@@ -7,10 +7,10 @@ Collects and reconciles DPS's answer to the **whole previous fiscal year** that
 one run per quarter.
 
 **Period:** the fiscal year that ended before the run's logical date (FY2025 for the
-run of 2025-09-20), or the `period` Param (`FY2025`). It takes DPS's files named for
-that year (`dfps-missing-person-results_FY2025*`), or unsuffixed ones; the quarter
-window of the reconciliation is then the whole year. Waiting, files, email, archive
-and retention are those of `dfps_dps_receive`.
+run of 2025-09-20), or the `period` Param (`FY2025`). It takes DPS's files naming
+that year (`…dfps-missing-person-results…FY2025…`), or naming no period; the event window
+is then the whole year and the load's quarter NULL. Waiting, files, load, notice, archive,
+retention and `reconcile_from_archive` are those of `dfps_dps_receive`.
 """
 
 from __future__ import annotations

@@ -8,7 +8,9 @@ Beside it, what ``dfps_dps_receive`` looks up: IMPACT's runaway list
 (``caps.sa_98_runaways`` behind the function ``qtr_dps_cvs_pkg.get_sa_98(start, end)``,
 standing in for the package function ``caps.qtr_dps_cvs_pkg.get_sa_98``), county to
 DFPS region (``caps.cnty_reg_tableau``) and the warehouse's monthly snapshot of each
-child's legal county (``caps.sa_sum``, ``caps.ccount``, ``caps.time_dim``).
+child's legal county (``caps.sa_sum``, ``caps.ccount``, ``caps.time_dim`` by calendar year and
+month); and where DPS's results are loaded back (``caps.dfps_msng_person_stg``, the procedure
+``caps.load_dfps_msng_person(fiscal_year, quarter)`` and its table ``caps.dfps_msng_person``).
 """
 
 from __future__ import annotations
@@ -46,26 +48,71 @@ LAST = ["García-López", "De La Cruz", "St. John", "McDonald", "O'Neil", "Nguy�
 GENDERS = ["Male", "Female", "Unknown", None]
 FISCAL_YEARS = (2024, 2025, 2026, 2027)
 
+# get_sa_98's columns in the function's order. The reference knows CHILD_PID, DT_RECOVERED,
+# LEGAL_STATUS and the eleven recovery columns after DT_RECOVERED (the original's prototype dropped
+# 0-based positions 17-27, so the function returns at least 29 columns); the others are plausible
+# stand-ins for a list that was not found. The DAG reads them from the cursor, never from here.
+SA98_NAMES = [
+    "rpt_region", "cnty_legal", "unit", "id_stage", "id_case", "child_pid", "child_name", "dt_birth",
+    "age_at_run", "gender", "legal_status", "living_arr", "placement_type", "dt_run", "dt_reported_le",
+    "ncic_entered", "dt_recovered", "returned_by", "recovery_intervw_conducted", "rsn_not_interviewed",
+    "recovery_intervw_dt", "confirmed_rsn_absence", "sex_trf", "labor_trf", "phab", "sxab", "other",
+    "txt_run_rsn", "days_missing", "nbr_runs_fy", "caseworker_pid",
+]  # fmt: skip
+# DPS's results file as IMPACT's loader takes it (the control file was not found: DPS's columns,
+# tagged with the period) in caps.dfps_msng_person_stg, and the warehouse table
+# caps.dfps_msng_person that caps.load_dfps_msng_person fills from it.
 LOOKUP_DDL = """
 DROP FUNCTION IF EXISTS qtr_dps_cvs_pkg.get_sa_98(date, date);
+DROP PROCEDURE IF EXISTS caps.load_dfps_msng_person(integer, integer);
 DROP TABLE IF EXISTS caps.sa_98_runaways;
 DROP TABLE IF EXISTS caps.cnty_reg_tableau;
 DROP TABLE IF EXISTS caps.sa_sum;
 DROP TABLE IF EXISTS caps.ccount;
 DROP TABLE IF EXISTS caps.time_dim;
+DROP TABLE IF EXISTS caps.dfps_msng_person_stg;
+DROP TABLE IF EXISTS caps.dfps_msng_person;
+DROP TABLE IF EXISTS caps.dfps_msng_person_loads;
 CREATE TABLE caps.sa_98_runaways (
-    child_pid INTEGER NOT NULL,
-    nm_child VARCHAR(90),
-    dt_runaway DATE NOT NULL,
-    legal_status VARCHAR(40),
-    legal_county VARCHAR(40),
-    dt_recovered DATE,
-    returned_by VARCHAR(40),
-    txt_run_rsn VARCHAR(200)
+    rpt_region varchar(3),
+    cnty_legal varchar(40),
+    unit varchar(10),
+    id_stage integer,
+    id_case integer,
+    child_pid integer NOT NULL,
+    child_name varchar(90),
+    dt_birth date,
+    age_at_run integer,
+    gender varchar(10),
+    legal_status varchar(40),
+    living_arr varchar(40),
+    placement_type varchar(40),
+    dt_run date NOT NULL,
+    dt_reported_le date,
+    ncic_entered char(1),
+    dt_recovered date,
+    returned_by varchar(40),
+    recovery_intervw_conducted char(1),
+    rsn_not_interviewed varchar(80),
+    recovery_intervw_dt date,
+    confirmed_rsn_absence varchar(80),
+    sex_trf char(1),
+    labor_trf char(1),
+    phab char(1),
+    sxab char(1),
+    other char(1),
+    txt_run_rsn varchar(200),
+    days_missing integer,
+    nbr_runs_fy integer,
+    caseworker_pid integer
 );
 CREATE TABLE caps.cnty_reg_tableau (cnty_name VARCHAR(40) NOT NULL, sub_reg VARCHAR(3) NOT NULL);
 CREATE TABLE caps.ccount (code VARCHAR(3) NOT NULL, decode VARCHAR(40) NOT NULL);
-CREATE TABLE caps.time_dim (id_time_load INTEGER NOT NULL, dt_month DATE NOT NULL);
+CREATE TABLE caps.time_dim (
+    id_time_load INTEGER NOT NULL,
+    nbr_time_calendar_year INTEGER NOT NULL,
+    nbr_time_calendar_month INTEGER NOT NULL
+);
 CREATE TABLE caps.sa_sum (
     id_sa_person INTEGER NOT NULL,
     cd_legal_cnty VARCHAR(3),
@@ -75,18 +122,41 @@ CREATE TABLE caps.sa_sum (
 CREATE INDEX sa_sum_time_load ON caps.sa_sum (id_time_load);
 CREATE SCHEMA IF NOT EXISTS qtr_dps_cvs_pkg;
 CREATE FUNCTION qtr_dps_cvs_pkg.get_sa_98(start_date date, end_date date)
-RETURNS TABLE (
-    child_pid integer,
-    nm_child varchar,
-    dt_runaway date,
-    legal_status varchar,
-    legal_county varchar,
-    dt_recovered date
-)
+RETURNS SETOF caps.sa_98_runaways
 LANGUAGE sql STABLE AS $$
-    SELECT r.child_pid, r.nm_child, r.dt_runaway, r.legal_status, r.legal_county, r.dt_recovered
-    FROM caps.sa_98_runaways r
-    WHERE r.dt_runaway <= $2 AND (r.dt_recovered IS NULL OR r.dt_recovered >= $1)
+    SELECT * FROM caps.sa_98_runaways r
+    WHERE r.dt_run <= $2 AND (r.dt_recovered IS NULL OR r.dt_recovered >= $1)
+    ORDER BY r.child_pid, r.dt_run
+$$;
+CREATE TABLE caps.dfps_msng_person_stg (
+    cps_name varchar(60), full_name varchar(90), cps_dob date, s varchar(2), r varchar(2), e varchar(2),
+    doe varchar(20), last_cont date, hr varchar(10), ori varchar(20), ori_desc varchar(60),
+    county_name varchar(40), ori_phone varchar(20), nic varchar(20), sts varchar(10), locate_dt date,
+    clr_can_dt date, rpt_fiscal_yr integer NOT NULL, rpt_qtr integer
+);
+CREATE TABLE caps.dfps_msng_person (LIKE caps.dfps_msng_person_stg);
+ALTER TABLE caps.dfps_msng_person ADD COLUMN loaded_at timestamptz NOT NULL DEFAULT now();
+-- The stand-in's own record of each call, so tests can count them.
+CREATE TABLE caps.dfps_msng_person_loads (
+    rpt_fiscal_yr integer NOT NULL,
+    rpt_qtr integer,
+    row_count integer NOT NULL,
+    called_at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE PROCEDURE caps.load_dfps_msng_person(p_rpt_fiscal_yr integer, p_rpt_qtr integer)
+LANGUAGE plpgsql AS $$
+DECLARE
+    loaded integer;
+BEGIN
+    DELETE FROM caps.dfps_msng_person
+    WHERE rpt_fiscal_yr = p_rpt_fiscal_yr AND rpt_qtr IS NOT DISTINCT FROM p_rpt_qtr;
+    INSERT INTO caps.dfps_msng_person
+    SELECT s.*, now() FROM caps.dfps_msng_person_stg s
+    WHERE s.rpt_fiscal_yr = p_rpt_fiscal_yr AND s.rpt_qtr IS NOT DISTINCT FROM p_rpt_qtr;
+    GET DIAGNOSTICS loaded = ROW_COUNT;
+    INSERT INTO caps.dfps_msng_person_loads (rpt_fiscal_yr, rpt_qtr, row_count)
+    VALUES (p_rpt_fiscal_yr, p_rpt_qtr, loaded);
+END
 $$;
 """
 # (IMPACT county code, county name, DFPS region): the ccount rows; all but Loving are in cnty_reg_tableau.
@@ -211,12 +281,12 @@ def display_name(row: tuple) -> str:
     return f"{row[3]}, {first}"
 
 
-def time_dim_rows() -> list[tuple[int, date]]:
-    """One load per month, 2023-09-01 to 2027-08-01, ids increasing with the month."""
+def time_dim_rows() -> list[tuple[int, int, int]]:
+    """One load per month, 2023-09 to 2027-08: (id_time_load, calendar year, calendar month), ids increasing."""
     out = []
     for n in range(TIME_DIM_MONTHS):
         month = TIME_DIM_FIRST.month - 1 + n
-        out.append((301 + n, date(TIME_DIM_FIRST.year + month // 12, month % 12 + 1, 1)))
+        out.append((301 + n, TIME_DIM_FIRST.year + month // 12, month % 12 + 1))
     return out
 
 
@@ -231,14 +301,18 @@ def legal_counties(person_ids: list[int], rng: random.Random) -> dict[int, str]:
     return out
 
 
-def runaway_rows(data: list[tuple], counties: dict[int, str], rng: random.Random) -> list[tuple]:
-    """caps.sa_98_runaways: about one child in eight of each quarter ran away, mostly during it.
+PLACEMENTS = ["Foster family home", "General residential operation", "Kinship", "Emergency shelter"]
+LIVING = ["Foster care", "Relative", "Residential treatment", "Other"]
+NOT_INTERVIEWED = ["Youth refused", "Youth not available", None]
+ABSENCE_REASONS = ["Conflict in placement", "To see family", "With a partner", "Unknown"]
 
-    Most came back within weeks, some after months, one in ten is still gone (open);
-    some ran before the quarter, some twice. Columns: child_pid, nm_child, dt_runaway, legal_status, legal_county,
-    dt_recovered, returned_by, txt_run_rsn.
-    """
+
+def runaway_rows(data: list[tuple], counties: dict[int, str], rng: random.Random) -> list[tuple]:
+    """caps.sa_98_runaways (columns of ``SA98_NAMES``): about one child in eight of each quarter ran away,
+    mostly during it. Most came back within weeks, some after months, one in ten is still gone (open);
+    some ran before the quarter, some twice."""
     names = {code: name for code, name, _ in COUNTIES}
+    regions = {code: region for code, _, region in COUNTIES}
     first_rows: dict[int, tuple] = {}
     for row in data:
         if row[5] is not None:
@@ -249,28 +323,50 @@ def runaway_rows(data: list[tuple], counties: dict[int, str], rng: random.Random
             continue
         start = quarter_start(row[8], row[9])
         status = rng.choices(LEGAL_STATUSES, LEGAL_STATUS_WEIGHTS)[0]
-        county = names.get(counties[person], "Out of State")
-        ran = start + timedelta(days=rng.randrange(-45, 85))
-        ran = max(ran, row[5])
+        code = counties[person]
+        ran = max(start + timedelta(days=rng.randrange(-45, 85)), row[5])
+        episodes = []
         for _ in range(2 if rng.random() < 0.15 else 1):
             roll = rng.random()  # most come back within weeks, some after months, one in ten is still gone
             recovered = ran + timedelta(days=rng.randrange(0, 40) if roll < 0.6 else rng.randrange(40, 300))
-            recovered = None if roll >= 0.9 else recovered
-            out.append(
-                (
-                    person,
-                    display_name(row),
-                    ran,
-                    status,
-                    county,
-                    recovered,
-                    rng.choice(RETURNED_BY) if recovered else None,
-                    rng.choice(RUN_REASONS),
-                )
-            )
-            if recovered is None:
+            episodes.append((ran, None if roll >= 0.9 else recovered))
+            if roll >= 0.9:
                 break
             ran = recovered + timedelta(days=rng.randrange(3, 30))
+        for ran, recovered in episodes:
+            interviewed = bool(recovered) and rng.random() < 0.7
+            flags = [rng.choice("YNN") if recovered else None for _ in range(5)]  # SEX_TRF .. OTHER
+            out.append(
+                (
+                    regions.get(code),
+                    names.get(code, "Out of State"),
+                    f"U{rng.randrange(100, 999)}",
+                    person * 10 + 1,
+                    person + 5_000_000,
+                    person,
+                    display_name(row),
+                    row[4],
+                    (ran - row[4]).days // 365 if row[4] else None,
+                    row[7],
+                    status,
+                    rng.choice(LIVING),
+                    rng.choice(PLACEMENTS),
+                    ran,
+                    ran + timedelta(days=rng.randrange(0, 3)),
+                    rng.choice("YN"),
+                    recovered,
+                    rng.choice(RETURNED_BY) if recovered else None,
+                    ("Y" if interviewed else "N") if recovered else None,
+                    None if interviewed or not recovered else rng.choice(NOT_INTERVIEWED),
+                    recovered + timedelta(days=rng.randrange(0, 5)) if interviewed else None,
+                    rng.choice(ABSENCE_REASONS) if recovered else None,
+                    *flags,
+                    rng.choice(RUN_REASONS),
+                    (recovered - ran).days if recovered else None,
+                    len(episodes),
+                    900_000 + rng.randrange(500),
+                )
+            )
     return out
 
 
@@ -285,7 +381,7 @@ def sa_sum_rows(data: list[tuple], counties: dict[int, str], rng: random.Random)
     for person, name in names.items():
         county = counties[person]
         moves_at = rng.randrange(len(loads)) if rng.random() < 0.05 else None
-        for n, (load, _) in enumerate(loads):
+        for n, (load, *_) in enumerate(loads):
             if n == moves_at:
                 county = rng.choice(codes)
             out.append((person, county, name, load))
@@ -298,13 +394,12 @@ def lookup_tables(data: list[tuple]) -> dict[str, list[tuple]]:
     """``COPY`` target (table and columns) -> rows, for the lookups beside ``data`` (caps.qtr_dps_cvs rows)."""
     counties = legal_counties(sorted({row[0] for row in data}), random.Random(98))
     return {
-        "caps.sa_98_runaways (child_pid, nm_child, dt_runaway, legal_status, legal_county, dt_recovered,"
-        " returned_by, txt_run_rsn)": runaway_rows(data, counties, random.Random(980)),
+        "caps.sa_98_runaways (" + ", ".join(SA98_NAMES) + ")": runaway_rows(data, counties, random.Random(980)),
         "caps.cnty_reg_tableau (cnty_name, sub_reg)": [
             (name, region) for _, name, region in COUNTIES if name not in NOT_IN_REGIONS
         ],
         "caps.ccount (code, decode)": [(code, name) for code, name, _ in COUNTIES],
-        "caps.time_dim (id_time_load, dt_month)": time_dim_rows(),
+        "caps.time_dim (id_time_load, nbr_time_calendar_year, nbr_time_calendar_month)": time_dim_rows(),
         "caps.sa_sum (id_sa_person, cd_legal_cnty, nm_person_name, id_time_load)": sa_sum_rows(
             data, counties, random.Random(99)
         ),

@@ -97,6 +97,8 @@ def clean(warehouse):
     migrate_warehouse("dfps")
     warehouse.execute("DELETE FROM dfps.dps_exchanges WHERE direction = 'from_dps'")
     warehouse.execute("TRUNCATE dfps.dps_late_notices")
+    warehouse.execute("TRUNCATE dfps.dps_results_loads")
+    warehouse.execute("TRUNCATE dfps.dps_stakeholder_mails")
     yield
     for old in to_dfps().iterdir():
         old.unlink()
@@ -110,7 +112,34 @@ def new_mail(maildir, seen):
     return [maildir[key] for key in set(maildir.keys()) - seen]
 
 
-def test_a_period_is_reconciled_delivered_emailed_archived_and_removed_from_the_server(
+def header(path):
+    """A workbook's column names in order (also for a sheet without rows)."""
+    from openpyxl import load_workbook
+
+    book = load_workbook(path, read_only=True)
+    try:
+        return [cell for cell in next(book.worksheets[0].iter_rows(values_only=True))]
+    finally:
+        book.close()
+
+
+def as_date(value):
+    return value.date() if hasattr(value, "date") else value
+
+
+def html_body(mail):
+    return next(p for p in mail.walk() if p.get_content_type() == "text/html").get_payload(decode=True).decode()
+
+
+def workbooks(stamp):
+    files = share_outputs(stamp)
+    return [
+        next(p for p in files if p.name.startswith(prefix))
+        for prefix in ("DPS_total_runaway_events", "DPS_not_in_IMPACT", "IMPACT_not_in_DPS")
+    ]
+
+
+def test_a_period_is_reconciled_delivered_loaded_announced_archived_and_removed_from_the_server(
     bundle_dags, sent_reference, oracle, clean, warehouse, maildir, capfd, caplog
 ):
     people = sent_reference
@@ -138,57 +167,113 @@ def test_a_period_is_reconciled_delivered_emailed_archived_and_removed_from_the_
     # IMPACT lists the located child and the open one as runaways; not the third.
     oracle.execute("DELETE FROM caps.sa_98_runaways WHERE child_pid = ANY(%s)", (ids,))
     oracle.execute(
-        "INSERT INTO caps.sa_98_runaways (child_pid, nm_child, dt_runaway, legal_status, legal_county)"
-        " VALUES (%s, 'MADE UP', '2024-12-01', 'TMC', 'Travis'), (%s, 'MADE UP', '2024-11-02', 'TMC', 'Travis')",
+        "INSERT INTO caps.sa_98_runaways (child_pid, child_name, dt_run, legal_status, cnty_legal, txt_run_rsn)"
+        " VALUES (%s, 'MADE UP', '2024-12-01', 'TMC', 'Travis', 'x'),"
+        " (%s, 'MADE UP', '2024-11-02', 'TMC', 'Travis', 'x')",
         (located["Person_ID"], still_open["Person_ID"]),
     )
+    calls_before = oracle.execute(
+        "SELECT count(*) FROM caps.dfps_msng_person_loads WHERE rpt_fiscal_yr = 2025 AND rpt_qtr = 2"
+    ).fetchone()[0]
     seen = set(maildir.keys())
 
     run = run_dag(bundle_dags[DAG_ID], period=PERIOD, **FAST)
     assert run.state == "success", task_states(run)
     summary = xcom_value(run, DAG_ID, "reconcile")
     stamp = central_stamp(run.start_date)
-
-    events, not_in_impact, impact_not_in_dps = [
-        read_workbook(next(p for p in share_outputs(stamp) if p.name.startswith(prefix)))
-        for prefix in ("DPS_total_runaway_events", "DPS_not_in_IMPACT", "IMPACT_not_in_DPS")
+    events_file, not_in_impact_file, impact_file = workbooks(stamp)
+    assert [p.name for p in (events_file, not_in_impact_file, impact_file)] == [
+        f"DPS_total_runaway_events_{PERIOD}_{stamp}.xlsx",
+        f"DPS_not_in_IMPACT_{PERIOD}_{stamp}.xlsx",
+        f"IMPACT_not_in_DPS_{PERIOD}_{stamp}.xlsx",
     ]
-    # One event per child: the open record before the window counts, LOC beats CLRD on one day,
-    # the latest contact wins, the adult, the stranger and the bad date do not count.
+    events, not_in_impact, impact_not_in_dps = (
+        read_workbook(p) for p in (events_file, not_in_impact_file, impact_file)
+    )
+
+    # The events workbook: the original's 17 columns in order, one row per child, the codes it wrote.
+    event_columns = ["CPS_DOB", "S", "R", "E", "LAST_CONT", "HR", "ORI_DESC", "COUNTY_NAME", "ORI_PHONE", "NIC"]
+    event_columns += ["STS", "LOCATE_DT", "CLR_CAN_DT", "Person_ID", "Entered_Care", "Exited_Care", "CombDate"]
+    assert header(events_file) == event_columns
     by_person = {row["Person_ID"]: row for row in events}
-    assert sorted(by_person) == sorted(ids)
-    assert by_person[twice["Person_ID"]]["STS"] == "LOC"
-    assert by_person[still_open["Person_ID"]]["STS"] == "ACTV"
-    assert by_person[located["Person_ID"]]["CombDate"].date() == WINDOW_START
+    assert [row["Person_ID"] for row in events] == sorted(ids, key=str)
+    assert by_person[twice["Person_ID"]]["STS"] == "1LOC"  # LOC beats CLRD on one day; the latest contact wins
+    assert by_person[still_open["Person_ID"]]["STS"] == "2ACTV"  # open from before the window (clause B)
+    row = by_person[located["Person_ID"]]
+    exited = as_date(located["Exited_Care"]) or date(2200, 1, 1)
+    assert {k: as_date(v) for k, v in row.items()} == {
+        "CPS_DOB": as_date(located["Date_of_Birth"]),
+        "S": "F",
+        "R": "W",
+        "E": "N",
+        "LAST_CONT": WINDOW_START,
+        "HR": "10",
+        "ORI_DESC": "AUSTIN PD",
+        "COUNTY_NAME": "TRAVIS",
+        "ORI_PHONE": "512-555-0100",
+        "NIC": "M000000001",
+        "STS": "1LOC",
+        "LOCATE_DT": WINDOW_START,
+        "CLR_CAN_DT": None,
+        "Person_ID": located["Person_ID"],
+        "Entered_Care": as_date(located["Entered_Care"]),
+        "Exited_Care": exited,
+        "CombDate": WINDOW_START,
+    }
     assert (summary["events_rows"], summary["unmatched"], summary["rejected_rows"]) == (3, 1, 1)
     assert any("line 9, field LAST_CONT" in w for w in summary["warnings"])
     assert any("TOTAL RECORDS = 999" in w for w in summary["warnings"])
+    assert summary["snapshot_month"] == "2025-02" and summary["window"] == ["2024-12-01", "2025-02-28"]
 
-    # DPS but not IMPACT: the third child, with the legal county and name of the Feb 2025 snapshot.
+    # DPS but not IMPACT: the third child, with the legal county and name of the Feb 2025 load.
+    assert header(not_in_impact_file) == [*event_columns, "Legal_County", "Name", "Legal_Region", "Outcome"]
     assert [row["Person_ID"] for row in not_in_impact] == [twice["Person_ID"]]
-    county, name, region = oracle.execute(
-        "SELECT c.decode, s.nm_person_name, r.sub_reg FROM caps.sa_sum s"
-        " JOIN caps.time_dim t ON t.id_time_load = s.id_time_load AND t.dt_month = '2025-02-01'"
+    expected_legal = oracle.execute(
+        "SELECT DISTINCT trim(c.decode), s.nm_person_name, r.sub_reg FROM caps.sa_sum s"
+        " JOIN caps.time_dim t ON t.id_time_load = s.id_time_load"
+        "  AND t.nbr_time_calendar_year = 2025 AND t.nbr_time_calendar_month = 2"
         " LEFT JOIN caps.ccount c ON c.code = s.cd_legal_cnty"
-        " LEFT JOIN caps.cnty_reg_tableau r ON upper(r.cnty_name) = upper(c.decode)"
+        " LEFT JOIN caps.cnty_reg_tableau r ON trim(r.cnty_name) = trim(c.decode)"
         " WHERE s.id_sa_person = %s",
-        (twice["Person_ID"],),
-    ).fetchone()
-    row = not_in_impact[0]
-    assert (row["Legal_County"], row["Name"], row["Legal_Region"], row["Outcome"]) == (county, name, region, None)
+        (int(twice["Person_ID"]),),
+    ).fetchall()
+    got = [(r["Legal_County"], r["Name"], r["Legal_Region"], r["Outcome"]) for r in not_in_impact]
+    assert got == [(*legal, None) for legal in expected_legal]
 
-    # IMPACT but not DPS: FY2025's unrecovered runaways in custody, minus the open DPS record.
-    expected = {
-        pid
-        for (pid,) in oracle.execute(
-            "SELECT child_pid FROM qtr_dps_cvs_pkg.get_sa_98('2024-09-01', '2025-08-31')"
-            " WHERE dt_recovered IS NULL AND (legal_status IS NULL OR legal_status = ANY(%s))",
-            (list(CUSTODY),),
-        )
-    } - {still_open["Person_ID"]}
-    assert located["Person_ID"] in expected
-    assert {row["CHILD_PID"] for row in impact_not_in_dps} == expected
-    assert all(row["Outcome"] is None and "DT_RECOVERED" not in row for row in impact_not_in_dps)
+    # IMPACT but not DPS: every get_sa_98 column in its order minus the twelve, plus Outcome; FY2025's
+    # unrecovered runaways in custody, minus the still-missing DPS record, in the function's order.
+    function = oracle.execute("SELECT * FROM qtr_dps_cvs_pkg.get_sa_98('2024-09-01', '2025-08-31')")
+    sa98_columns = [column.name.upper() for column in function.description]
+    dropped = {"DT_RECOVERED", "RETURNED_BY", "RECOVERY_INTERVW_CONDUCTED", "RSN_NOT_INTERVIEWED"}
+    dropped |= {"RECOVERY_INTERVW_DT", "CONFIRMED_RSN_ABSENCE", "SEX_TRF", "LABOR_TRF", "PHAB", "SXAB", "OTHER"}
+    dropped |= {"TXT_RUN_RSN"}
+    kept_columns = [name for name in sa98_columns if name not in dropped]
+    assert len(sa98_columns) >= 29 and header(impact_file) == [*kept_columns, "Outcome"]
+    expected_rows = [
+        {name: value for name, value in zip(sa98_columns, values, strict=True) if name not in dropped}
+        | {"Outcome": None}
+        for values in function.fetchall()
+        if values[sa98_columns.index("DT_RECOVERED")] is None
+        and values[sa98_columns.index("LEGAL_STATUS")] in (None, *CUSTODY)
+        and str(values[sa98_columns.index("CHILD_PID")]) != str(still_open["Person_ID"])
+    ]
+    assert any(str(row["CHILD_PID"]) == str(located["Person_ID"]) for row in expected_rows)
+    assert [{k: as_date(v) for k, v in row.items()} for row in impact_not_in_dps] == expected_rows
+
+    # DPS's rows loaded into IMPACT with the period, and the procedure run once.
+    loaded = oracle.execute(
+        "SELECT sts, count(*) FROM caps.dfps_msng_person WHERE rpt_fiscal_yr = 2025 AND rpt_qtr = 2"
+        " GROUP BY sts ORDER BY sts"
+    ).fetchall()
+    assert loaded == [("ACTV", 1), ("CANC", 1), ("CLRD", 1), ("LOC", 4)]  # the 7 readable rows, DPS's codes
+
+    def procedure_calls():
+        return oracle.execute(
+            "SELECT count(*) FROM caps.dfps_msng_person_loads WHERE rpt_fiscal_yr = 2025 AND rpt_qtr = 2"
+        ).fetchone()[0]
+
+    assert procedure_calls() == calls_before + 1
+    assert xcom_value(run, DAG_ID, "load_dps_results")["loaded"] is True
 
     # Owner-only everywhere; archived inputs, outputs and the reference; the server is clean.
     archive = paths.share_dir() / "dfps_dps" / "archive"
@@ -212,20 +297,53 @@ def test_a_period_is_reconciled_delivered_emailed_archived_and_removed_from_the_
         extras = [e.extra for e in session.query(AssetEvent).filter(AssetEvent.source_run_id == run.run_id)]
     assert extras == [{"period": PERIOD, "files": summary["share_files"]}]
 
-    # The stakeholders' email: counts, warnings, the three workbooks attached.
+    # The stakeholders' notice as the original's: the subject, counts and where the files are; no attachment.
     mails = [m for m in new_mail(maildir, seen) if PERIOD in m["Subject"]]
-    assert len(mails) == 1
-    body = next(p for p in mails[0].walk() if p.get_content_type() == "text/html").get_payload(decode=True).decode()
-    assert "3 runaway events" in body and "999" in body
-    attached = sorted(p.get_filename() for p in mails[0].walk() if p.get_filename())
-    assert [name.split(f"_{PERIOD}")[0] for name in attached] == [
-        "DPS_not_in_IMPACT",
-        "DPS_total_runaway_events",
-        "IMPACT_not_in_DPS",
-    ]
+    assert [m["Subject"] for m in mails] == [f"DPS Comparison Reports - {PERIOD} (Uploaded to Network Drive)"]
+    assert not [p for p in mails[0].walk() if p.get_filename() or p.get_content_disposition() == "attachment"]
+    body = html_body(mails[0])
+    assert "3 runaway events" in body and "999" in body and PERIOD in body
+    assert str(paths.share_dir() / "dfps_dps" / "to_cps") in body
+    assert all(path.name in body for path in (events_file, not_in_impact_file, impact_file))
+    told = warehouse.execute("SELECT count(*) FROM dfps.dps_stakeholder_mails WHERE run_id = %s", (run.run_id,))
+    assert told.fetchone()[0] == 1
+
+    # A retry of the notice in the same run does not mail again.
+    from etl_bundle.dfps.receive import notify_stakeholders
+
+    seen = set(maildir.keys())
+    args = {"warehouse_conn_id": "warehouse_postgres", "share_conn_id": "network_share", "run_id": run.run_id}
+    assert notify_stakeholders(summary, **args) is False
+    assert new_mail(maildir, seen) == []
+
+    # Reconciled again from the archive: DPS sends nothing; new workbooks, the same values, a notice,
+    # and DPS's rows are not loaded a second time.
+    again = run_dag(bundle_dags[DAG_ID], period=PERIOD, reconcile_from_archive=True, **FAST)
+    assert again.state == "success", task_states(again)
+    assert task_states(again)["remove_from_server"] == ["success"]
+    assert xcom_value(again, DAG_ID, "collect_answer")["from_archive"] is True
+    assert xcom_value(again, DAG_ID, "load_dps_results") == {
+        "loaded": False,
+        "by_run": run.run_id,
+        "sha256": xcom_value(run, DAG_ID, "collect_answer")["results"]["sha256"],
+    }
+    assert procedure_calls() == calls_before + 1
+    assert (
+        oracle.execute(
+            "SELECT count(*) FROM caps.dfps_msng_person WHERE rpt_fiscal_yr = 2025 AND rpt_qtr = 2"
+        ).fetchone()[0]
+        == 7
+    )
+    again_stamp = central_stamp(again.start_date)
+    assert again_stamp != stamp
+    for first, second in zip((events_file, not_in_impact_file, impact_file), workbooks(again_stamp), strict=True):
+        assert header(first) == header(second) and read_workbook(first) == read_workbook(second)
+    assert xcom_value(again, DAG_ID, "reconcile")["from_archive"] is True
+    notices = [m for m in new_mail(maildir, seen) if PERIOD in m["Subject"]]
+    assert len(notices) == 1 and again_stamp in html_body(notices[0])
 
     # No child's name or birth date in the logs, the XComs or the email body.
-    output = "".join(capfd.readouterr()) + caplog.text + str(summary) + body
+    output = "".join(capfd.readouterr()) + caplog.text + str(summary) + body + html_body(notices[0])
     for child in (located, still_open, twice, adult):
         assert child["Name"] not in output and mdy(child["Date_of_Birth"]) not in output
         assert child["Date_of_Birth"].date().isoformat() not in output
@@ -271,8 +389,7 @@ def test_without_a_counts_file_the_run_goes_on_after_the_grace_period_and_says_s
     summary = xcom_value(run, DAG_ID, "reconcile")
     assert summary["warnings"][0].startswith("no counts file arrived")
     mails = [m for m in new_mail(maildir, seen) if PERIOD in m["Subject"]]
-    body = next(p for p in mails[0].walk() if p.get_content_type() == "text/html").get_payload(decode=True).decode()
-    assert "no counts file arrived" in body
+    assert "no counts file arrived" in html_body(mails[0])
 
 
 def test_a_late_answer_is_waited_for_with_one_late_notice(bundle_dags, sent_reference, clean, maildir, warehouse):

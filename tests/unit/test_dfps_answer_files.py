@@ -27,11 +27,20 @@ def remote(name, size=100, minutes_ago=30):
         ("dfps-missing-person-counts", ("counts", False)),
         ("dfps-missing-person-results_FY2026_Q4.txt", None),  # another period's answer
         ("dfps-missing-person-results_FY2027.txt", None),  # the whole year is another period
-        ("dfps-missing-person-results.txt.part", None),
+        ("dfps-missing-person-results.txt.part", None),  # still being uploaded
+        (".dfps-missing-person-results.txt", None),
         ("Children_in_care_FY2027_Q1.txt", None),
+        # as the original: any name containing the marker, in any case
+        ("TX_DFPS-MISSING-PERSON-RESULTS_20261205.csv", ("results", False)),
+        ("copy of dfps-missing-person-counts (2).txt", ("counts", False)),
+        ("dfps-missing-person-results-fy2027-q1.dat", ("results", True)),
+        ("FY2027_Q1 dfps-missing-person-results", ("results", True)),
+        ("dfps-missing-person-results_FY2027_Q1_FY2026_Q4.txt", None),  # names two periods
+        ("dfps-missing-person-results-and-counts.txt", ("results", False)),
+        ("dfps-missing-person-results_dfps-missing-person-counts.txt", None),  # which one?
     ],
 )
-def test_answer_names_any_case_with_or_without_the_period(name, expected):
+def test_answer_names_containing_the_marker_any_case_never_another_periods(name, expected):
     assert answer_kind(name, Q1) == expected
 
 

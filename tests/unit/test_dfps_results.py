@@ -13,6 +13,7 @@ from etl_bundle.dfps.results import (
     parse_counts,
     parse_date,
     parse_results,
+    unknown_statuses,
 )
 
 HEADER = (
@@ -50,9 +51,13 @@ def test_a_bad_date_rejects_its_row_naming_line_and_field():
     assert (reject.line, reject.field) == (3, "LAST_CONT") and "not a date" in reject.reason
 
 
-def test_an_unknown_status_or_missing_name_rejects_the_row():
+def test_an_unknown_status_is_kept_unchanged_and_warned_about_a_missing_name_rejects_the_row():
     parsed = parse_results("\n".join([HEADER, ROW_1.replace(":LOC:", ":GONE:"), ":" + ROW_2.split(":", 1)[1]]), FILE)
-    assert [(r.line, r.field) for r in parsed.rejects] == [(2, "STS"), (3, "CPS_NAME")]
+    assert [(r.line, r.field) for r in parsed.rejects] == [(3, "CPS_NAME")]
+    assert [row["STS"] for row in parsed.rows] == ["GONE"]
+    assert unknown_statuses(parsed) == [
+        "1 rows with status 'GONE', not one of ['ACTV', 'CANC', 'CLRD', 'LOC']: kept unchanged"
+    ]
 
 
 @pytest.mark.parametrize(

@@ -134,11 +134,11 @@ def test_place_dps_answer_writes_private_files_in_to_dfps(tmp_path, monkeypatch)
     assert dfps_data.place_dps_answer("FY2026_Q4")[0].read_text(encoding="ascii").splitlines() == results
 
 
-def test_time_dim_is_monthly_with_increasing_ids():
+def test_time_dim_is_monthly_by_calendar_year_and_month_with_increasing_ids():
     loads = dfps_data.time_dim_rows()
-    assert loads[0][1] == date(2023, 9, 1) and loads[-1][1] == date(2027, 8, 1) and len(loads) == 48
+    assert loads[0][1:] == (2023, 9) and loads[-1][1:] == (2027, 8) and len(loads) == 48
     assert all(a[0] < b[0] for a, b in zip(loads, loads[1:], strict=False))
-    assert all(day.day == 1 for _, day in loads)
+    assert len({(year, month) for _, year, month in loads}) == 48
 
 
 @pytest.fixture(scope="module")
@@ -150,13 +150,12 @@ def lookups():
 
 def test_sa_sum_has_every_child_in_each_quarters_last_month(lookups):
     data, _, sa_sum = lookups
-    loads = dict(dfps_data.time_dim_rows())
+    loads = {(year, month): load for load, year, month in dfps_data.time_dim_rows()}
     people = {row[0] for row in data}
     for fiscal_year in dfps_data.FISCAL_YEARS:
         for quarter in (1, 2, 3, 4):
-            period_end = FiscalPeriod(fiscal_year, quarter).next_start
-            load = max(load for load, month in loads.items() if month < period_end)
-            assert {row[0] for row in sa_sum if row[3] == load} == people
+            last = FiscalPeriod(fiscal_year, quarter).end
+            assert {row[0] for row in sa_sum if row[3] == loads[(last.year, last.month)]} == people
     codes = {row[1] for row in sa_sum}
     ccount = {code for code, _, _ in dfps_data.COUNTIES}
     assert dfps_data.OUT_OF_STATE in codes and dfps_data.OUT_OF_STATE not in ccount
@@ -165,15 +164,44 @@ def test_sa_sum_has_every_child_in_each_quarters_last_month(lookups):
 
 def test_runaways_are_children_with_spread_statuses_some_recovered(lookups):
     data, runaways, _ = lookups
+    rows = [dict(zip(dfps_data.SA98_NAMES, row, strict=True)) for row in runaways]
     people = {row[0] for row in data}
-    assert runaways and {row[0] for row in runaways} <= people
-    assert {row[3] for row in runaways} == set(dfps_data.LEGAL_STATUSES)
-    recovered = [row for row in runaways if row[5] is not None]
-    assert recovered and len(recovered) < len(runaways)
-    assert all(row[5] >= row[2] for row in recovered)
+    assert rows and {row["child_pid"] for row in rows} <= people
+    assert {row["legal_status"] for row in rows} == set(dfps_data.LEGAL_STATUSES)
+    recovered = [row for row in rows if row["dt_recovered"] is not None]
+    assert recovered and len(recovered) < len(rows)
+    assert all(row["dt_recovered"] >= row["dt_run"] for row in recovered)
+    assert all(row["returned_by"] is None and row["days_missing"] is None for row in rows if row not in recovered)
     period = FiscalPeriod(2026, 4)
-    listed = [row for row in runaways if row[2] <= period.end and (row[5] is None or row[5] >= period.start)]
+    listed = [
+        r
+        for r in rows
+        if r["dt_run"] <= period.end and (r["dt_recovered"] is None or r["dt_recovered"] >= period.start)
+    ]
     assert listed
+
+
+def test_the_sa_98_table_is_created_with_the_columns_the_seed_copies_in_that_order():
+    import sqlglot
+
+    create = next(
+        statement
+        for statement in sqlglot.parse(
+            dfps_data.LOOKUP_DDL.split("CREATE SCHEMA IF NOT EXISTS qtr")[0], read="postgres"
+        )
+        if statement is not None and statement.key == "create" and statement.this.this.name == "sa_98_runaways"
+    )
+    assert [column.name for column in create.this.expressions] == dfps_data.SA98_NAMES
+
+
+def test_get_sa_98_is_wide_with_the_originals_recovery_columns_at_17_to_27():
+    from etl_bundle.dfps.reconcile import SA98_DROPPED
+
+    names = [name.upper() for name in dfps_data.SA98_NAMES]
+    assert len(names) >= 29 and len(set(names)) == len(names)
+    assert {"CHILD_PID", "LEGAL_STATUS", "DT_RECOVERED"} <= set(names)
+    assert names[17:28] == list(SA98_DROPPED[1:]) and names[16] == "DT_RECOVERED"  # the prototype's cut
+    assert not {"NM_CHILD", "DT_RUNAWAY", "LEGAL_COUNTY"} & set(names)  # names we once invented
 
 
 def test_region_table_matches_ccount_names_but_one():

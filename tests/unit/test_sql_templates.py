@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import sqlglot
 
@@ -53,6 +55,9 @@ def _dialects(template: str) -> list[str]:
 )
 def test_template_parses_in_its_dialect(template, dialect):
     text = render_sql(template, dialect=dialect, **CONTEXT_BY_FOLDER[template.split("/")[0]])
+    if dialect == "oracle":
+        # sqlglot has no PL/SQL: an anonymous block (BEGIN …; END;) is checked statement by statement.
+        text = re.sub(r"(?ms)^BEGIN\s+(.*?)\s*END;\s*$", r"\1", text)
     statements = [s for s in sqlglot.parse(text, read=dialect) if s is not None]
     assert statements, f"{template} rendered for {dialect} holds no statement"
 

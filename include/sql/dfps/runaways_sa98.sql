@@ -1,15 +1,8 @@
--- IMPACT's runaway list (the SA-98 report) for a fiscal period, from the package function.
+-- IMPACT's runaway list (the SA-98 report) for the whole fiscal year, every column the package
+-- function returns, in its order: IMPACT_not_in_DPS takes its columns from this cursor.
 -- The stand-in has no packages: the same function lives in a schema named after the package.
-SELECT
-    CHILD_PID,
-    NM_CHILD,
-    DT_RUNAWAY,
-    LEGAL_STATUS,
-    LEGAL_COUNTY,
-    DT_RECOVERED
 {% if dialect == "oracle" %}
-FROM TABLE(caps.qtr_dps_cvs_pkg.get_sa_98(:start_date, :end_date))
+SELECT * FROM caps.qtr_dps_cvs_pkg.get_sa_98(:start_date, :end_date)
 {% else %}
-FROM qtr_dps_cvs_pkg.get_sa_98(%(start_date)s::date, %(end_date)s::date)
+SELECT * FROM qtr_dps_cvs_pkg.get_sa_98(%(start_date)s::date, %(end_date)s::date)
 {% endif %}
-ORDER BY CHILD_PID, DT_RUNAWAY

@@ -1,8 +1,10 @@
 """Which files in DPS's TO_DFPS folder answer a period, and when they are ready. Pure.
 
-DPS names its answers ``dfps-missing-person-results`` and ``dfps-missing-person-counts``,
-in any case, with or without a ``_<period>`` suffix and an extension. A file suffixed
-with another period belongs to that period's run and is never taken. A file is ready
+As the original did, any file whose name contains ``dfps-missing-person-results`` (or
+``-counts``), in any case, answers; a name that also names a period (``FY2025_Q2``,
+``fy2025-q2``, ``FY2025``) answers that period only, so a file named for another period is
+never taken. Files still being uploaded (``.part``, ``.tmp``, ``.filepart``, or a leading
+dot) are not answers yet. A file is ready
 when two listings a few seconds apart show the same size and modification time; the
 counts file is awaited for a grace period after the results file, then the run goes on
 without it.
@@ -18,10 +20,9 @@ from typing import Any
 from etl_bundle.common.fiscal import FiscalPeriod
 
 KINDS = ("results", "counts")
-_ANSWER = re.compile(
-    r"^dfps-missing-person-(?P<kind>results|counts)(?:_(?P<period>fy\d{4}(?:_q[1-4])?))?(?:\.[a-z0-9]+)?$",
-    re.IGNORECASE,
-)
+_KIND = re.compile(r"dfps-missing-person-(?P<kind>results|counts)", re.IGNORECASE)
+_PERIOD = re.compile(r"(?<![a-z0-9])fy(?P<year>\d{4})(?:[_ -]?q(?P<quarter>[1-4]))?(?![0-9])", re.IGNORECASE)
+_IN_TRANSFER = (".part", ".tmp", ".filepart")
 
 
 @dataclass(frozen=True)
@@ -36,15 +37,18 @@ class RemoteFile:
 
 def answer_kind(name: str, period: FiscalPeriod) -> tuple[str, bool] | None:
     """``(kind, named_for_period)`` when ``name`` is a DPS answer this period may take, else None."""
-    match = _ANSWER.match(name)
-    if not match:
+    kinds = {found.lower() for found in _KIND.findall(name)}
+    if len(kinds) != 1 or name.startswith(".") or name.lower().endswith(_IN_TRANSFER):
         return None
-    suffix = match.group("period")
-    if suffix is None:
-        return match.group("kind").lower(), False
-    if suffix.upper() != period.label:
+    named = {
+        FiscalPeriod(int(found["year"]), int(found["quarter"]) if found["quarter"] else None)
+        for found in _PERIOD.finditer(name)
+    }
+    if not named:
+        return kinds.pop(), False
+    if named != {period}:
         return None
-    return match.group("kind").lower(), True
+    return kinds.pop(), True
 
 
 def pick_answers(files: list[RemoteFile], period: FiscalPeriod) -> dict[str, RemoteFile]:

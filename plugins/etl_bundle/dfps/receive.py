@@ -10,6 +10,7 @@ Nothing is removed from the server until the period's workbooks are delivered.
 from __future__ import annotations
 
 import logging
+import re
 import tempfile
 import time
 from contextlib import closing
@@ -140,6 +141,8 @@ def collect_answer(
     period = FiscalPeriod.parse(period_label)
     root = share_root(share_conn_id)
     archive = root / ARCHIVE_FOLDER / "from_dps"
+    if found.get("from_archive"):
+        return archived_answer(root, archive, period)
     archive.mkdir(parents=True, exist_ok=True)
     collected: dict[str, Any] = {"period": period.label, "counts": None}
     with SFTPHook(ssh_conn_id=sftp_conn_id).get_managed_conn() as sftp:
@@ -178,6 +181,38 @@ def collect_answer(
     return collected
 
 
+def archived_answer(root: Path, archive: Path, period: FiscalPeriod) -> dict[str, Any]:
+    """The period's answer as last collected (the newest archived results, and the counts collected
+    with them), for a run that reconciles again: nothing is downloaded, audited or removed."""
+    from etl_bundle.common.checksum import sha256_of
+
+    # Only this period's own names: FY2025's glob also finds FY2025_Q1's copies.
+    named = re.compile(re.escape(archived_name("results", period, "@")).replace("@", r"(\d{8}_\d{6})") + "$")
+    stamps = sorted(found[1] for path in archive.glob("*.txt") if (found := named.match(path.name)))
+    if not stamps:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        raise AirflowFailException(
+            f"reconcile_from_archive: no {archived_name('results', period, '<stamp>')} in {archive}; "
+            "run without it to wait for DPS's answer"
+        )
+    collected: dict[str, Any] = {"period": period.label, "counts": None, "from_archive": True}
+    for kind in ("results", "counts"):
+        path = archive / archived_name(kind, period, stamps[-1])
+        if path.is_file():
+            with open(path, "rb") as text:
+                lines = sum(1 for line in text if line.strip())
+            collected[kind] = {
+                "remote": None,
+                "archived": str(path.relative_to(root)),
+                "lines": lines,
+                "sha256": sha256_of(path),
+                "size_bytes": path.stat().st_size,
+            }
+    log.info("%s: reconciling again from the archived answer of %s", period.label, stamps[-1])
+    return collected
+
+
 # --- reconciling ---------------------------------------------------------------------------
 
 
@@ -195,27 +230,52 @@ def latest_reference(root: Path, period: FiscalPeriod) -> Path:
     return found[-1]
 
 
+def snapshot_month(run_day: date) -> tuple[int, int]:
+    """(calendar year, month) of the warehouse load the legal counties come from: the month before
+    ``run_day``; January gives the previous December (the original asked for month 0 and failed)."""
+    if run_day.month == 1:
+        return run_day.year - 1, 12
+    return run_day.year, run_day.month - 1
+
+
 def read_lookups(oracle_conn_id: str, period: FiscalPeriod) -> dict[str, Any]:
-    """IMPACT's runaway list for the fiscal year, legal county and name per child, county → region."""
+    """IMPACT's runaway list for the fiscal year (all its columns), each child's legal county and name
+    in the warehouse load of the period's last month, county → region."""
     from etl_bundle.common.source_db import dict_rows, source_cursor
     from etl_bundle.common.sql import render_sql
-    from etl_bundle.dfps.children import as_date
-    from etl_bundle.dfps.reconcile import person_key
 
     year = FiscalPeriod(period.fiscal_year)
+    # The original's on-time run is in the month after the period: its snapshot is the period's last month.
+    calendar_year, calendar_month = snapshot_month(period.next_start)
     with source_cursor(oracle_conn_id) as (cursor, dialect):
         cursor.execute(
             render_sql("dfps/runaways_sa98.sql", dialect=dialect), {"start_date": year.start, "end_date": year.end}
         )
-        impact = [
-            {**row, "DT_RUNAWAY": as_date(row["DT_RUNAWAY"]), "DT_RECOVERED": as_date(row["DT_RECOVERED"])}
-            for row in dict_rows(cursor)
-        ]
-        cursor.execute(render_sql("dfps/legal_counties.sql", dialect=dialect), {"period_end": period.next_start})
-        legal = {person_key(row["ID_SA_PERSON"]): row for row in dict_rows(cursor)}
+        sa98_columns = [column[0].upper() for column in cursor.description]
+        impact = list(dict_rows(cursor))
+        cursor.execute(
+            render_sql("dfps/time_load.sql", dialect=dialect),
+            {"calendar_year": calendar_year, "calendar_month": calendar_month},
+        )
+        load = cursor.fetchone()
+        if load is None:
+            raise LookupError(
+                f"caps.time_dim has no load for {calendar_year}-{calendar_month:02d}: "
+                f"the warehouse snapshot for {period.label}'s legal counties is not there yet"
+            )
+        cursor.fetchall()
+        cursor.execute(render_sql("dfps/legal_counties.sql", dialect=dialect), {"id_time_load": load[0]})
+        legal = list(dict_rows(cursor))
         cursor.execute(render_sql("dfps/county_regions.sql", dialect=dialect))
-        regions = {str(row["CNTY_NAME"]).strip().upper(): row["REGION"] for row in dict_rows(cursor)}
-    return {"impact": impact, "legal": legal, "regions": regions}
+        regions = list(dict_rows(cursor))
+    return {
+        "impact": impact,
+        "sa98_columns": sa98_columns,
+        "legal": legal,
+        "regions": regions,
+        "id_time_load": load[0],
+        "snapshot_month": f"{calendar_year}-{calendar_month:02d}",
+    }
 
 
 def output_names(period: FiscalPeriod) -> dict[str, str]:
@@ -227,54 +287,76 @@ def output_names(period: FiscalPeriod) -> dict[str, str]:
 
 
 def build_workbooks(
-    results, reference: list[dict[str, Any]], lookups: dict[str, Any], period: FiscalPeriod, folder: Path
+    results,
+    reference: list[dict[str, Any]],
+    lookups: dict[str, Any],
+    period: FiscalPeriod,
+    window: tuple[date, date],
+    folder: Path,
 ) -> tuple[dict[str, Path], dict[str, int]]:
-    """The three workbooks in ``folder``; their paths and every step's count."""
+    """The three workbooks of ``output_names`` in ``folder``; their paths and every step's count."""
     from etl_bundle.common.xlsx import write_workbook
     from etl_bundle.dfps.reconcile import (
         EVENT_COLUMNS,
-        IMPACT_COLUMNS,
         NOT_IN_IMPACT_COLUMNS,
         dps_not_in_impact,
+        impact_columns,
         impact_not_in_dps,
         runaway_events,
     )
 
-    events, counts = runaway_events(results.rows, reference, period.start, period.end)
+    events, counts = runaway_events(results.rows, reference, *window)
     not_in_impact = dps_not_in_impact(events, lookups["impact"], lookups["legal"], lookups["regions"])
-    missing_in_dps = impact_not_in_dps(lookups["impact"], events)
-    names = output_names(period)
-    paths = {key: folder / name for key, name in names.items()}
+    missing_in_dps = impact_not_in_dps(lookups["impact"], lookups["sa98_columns"], events)
+    paths = {key: folder / name for key, name in output_names(period).items()}
     counts["events_rows"] = write_workbook(paths["events"], EVENT_COLUMNS, events)
     counts["not_in_impact_rows"] = write_workbook(paths["not_in_impact"], NOT_IN_IMPACT_COLUMNS, not_in_impact)
-    counts["impact_not_in_dps_rows"] = write_workbook(paths["impact_not_in_dps"], IMPACT_COLUMNS, missing_in_dps)
+    counts["impact_not_in_dps_rows"] = write_workbook(
+        paths["impact_not_in_dps"], impact_columns(lookups["sa98_columns"]), missing_in_dps
+    )
     counts["impact_runaways"] = len(lookups["impact"])
     return paths, counts
 
 
-def reconcile_period(
-    period_label: str, collected: dict[str, Any], *, oracle_conn_id: str, share_conn_id: str, stamp: str
-) -> dict[str, Any]:
-    """Parse the archived answer, reconcile, deliver the workbooks, archive them, email the summary."""
+def read_results(root: Path, collected: dict[str, Any], period: FiscalPeriod):
+    """The archived results file, parsed; a file that cannot be read fails the task without retries."""
     from airflow.sdk.exceptions import AirflowFailException
 
-    from etl_bundle.common.mail import recipients, send_mail
-    from etl_bundle.common.share import share_root
-    from etl_bundle.common.xlsx import read_workbook
-    from etl_bundle.dfps.results import ResultsFileError, counts_warnings, parse_results
+    from etl_bundle.dfps.results import ResultsFileError, parse_results
 
-    period = FiscalPeriod.parse(period_label)
-    root = share_root(share_conn_id)
     results_file = root / collected["results"]["archived"]
     try:
         results = parse_results(results_file.read_text(encoding="utf-8-sig", errors="strict"), results_file.name)
     except (ResultsFileError, UnicodeDecodeError) as err:
         # A bad file will not improve by retrying: stop, keep it on the server and in the archive.
         raise AirflowFailException(f"DPS results for {period.label} not usable: {err}") from err
+    return results
+
+
+def reconcile_period(
+    period_label: str,
+    collected: dict[str, Any],
+    *,
+    oracle_conn_id: str,
+    share_conn_id: str,
+    stamp: str,
+    q4_window: str = "fiscal_year",
+) -> dict[str, Any]:
+    """Parse the archived answer, reconcile it, deliver the workbooks to the share and archive them."""
+    from etl_bundle.common.share import share_root
+    from etl_bundle.common.xlsx import read_workbook
+    from etl_bundle.dfps.reconcile import event_window
+    from etl_bundle.dfps.results import counts_warnings, unknown_statuses
+
+    period = FiscalPeriod.parse(period_label)
+    window = event_window(period, q4_window)
+    root = share_root(share_conn_id)
+    results = read_results(root, collected, period)
     counts_text = None
     if collected.get("counts"):
         counts_text = (root / collected["counts"]["archived"]).read_text(encoding="utf-8-sig", errors="replace")
-    warnings = counts_warnings(counts_text, results) + [
+    warnings = counts_warnings(counts_text, results) + unknown_statuses(results)
+    warnings += [
         f"{results.file_name} line {reject.line}, field {reject.field}: {reject.reason}"
         for reject in results.rejects[:REJECTS_SHOWN]
     ]
@@ -287,34 +369,156 @@ def reconcile_period(
     reference = read_workbook(reference_file)
     lookups = read_lookups(oracle_conn_id, period)
     with tempfile.TemporaryDirectory(prefix="dfps-reconcile-") as tmp:
-        built, counts = build_workbooks(results, reference, lookups, period, Path(tmp))
+        built, counts = build_workbooks(results, reference, lookups, period, window, Path(tmp))
         delivered = copy_stamped(list(built.values()), root / OUTPUT_FOLDER, stamp)
         copy_stamped(list(built.values()), root / ARCHIVE_FOLDER / "to_cps", stamp)
     copy_stamped([reference_file], root / ARCHIVE_FOLDER / "to_dps", stamp)
     counts.update(results_rows=len(results.rows), rejected_rows=len(results.rejects), reference_rows=len(reference))
     summary = {
         "period": period.label,
+        "window": [window[0].isoformat(), window[1].isoformat()],
+        "snapshot_month": lookups["snapshot_month"],
+        "from_archive": bool(collected.get("from_archive")),
         **counts,
         "warnings": warnings,
         "reference": str(reference_file.relative_to(root)),
+        "share_folder": OUTPUT_FOLDER,
         "share_files": [str(path.relative_to(root)) for path in delivered],
     }
-    to = recipients(STAKEHOLDERS_VARIABLE, DEFAULT_STAKEHOLDERS)
-    send_mail(to, f"DPS runaway reconciliation {period.label}", summary_html(summary), [str(p) for p in delivered])
     log.info("%s reconciled: %s", period.label, {k: v for k, v in summary.items() if k != "warnings"})
     return summary
 
 
-def summary_html(summary: dict[str, Any]) -> str:
+# --- loading DPS's results into IMPACT ---------------------------------------------------------
+
+LOADED_COLUMNS = (
+    "CPS_NAME",
+    "FULL_NAME",
+    "CPS_DOB",
+    "S",
+    "R",
+    "E",
+    "DOE",
+    "LAST_CONT",
+    "HR",
+    "ORI",
+    "ORI_DESC",
+    "COUNTY_NAME",
+    "ORI_PHONE",
+    "NIC",
+    "STS",
+    "LOCATE_DT",
+    "CLR_CAN_DT",
+)
+
+
+def load_results(
+    period_label: str,
+    collected: dict[str, Any],
+    *,
+    oracle_conn_id: str,
+    warehouse_conn_id: str,
+    share_conn_id: str,
+    run_id: str,
+) -> dict[str, Any]:
+    """DPS's rows into ``caps.dfps_msng_person_stg`` and ``caps.load_dfps_msng_person(fy, quarter)``,
+    in one transaction on the source; the period's earlier rows are replaced, and a results file
+    already loaded for the period (the warehouse's record) is not loaded again."""
+    from airflow.providers.postgres.hooks.postgres import PostgresHook
+    from airflow.sdk import BaseHook
+
+    from etl_bundle.common.share import share_root
+    from etl_bundle.common.sql import dialect_for_conn_type, render_sql
+
+    period = FiscalPeriod.parse(period_label)
+    sha256 = collected["results"]["sha256"]
+    keys = {"period": period.label, "sha256": sha256}
+    with closing(PostgresHook(postgres_conn_id=warehouse_conn_id).get_conn()) as conn, conn.cursor() as cursor:
+        done = cursor.execute(render_sql("dfps/results_loaded.sql", dialect="postgres"), keys).fetchone()
+    if done is not None:
+        log.info("%s: this results file was loaded by run %s at %s; not again", period.label, done[0], done[1])
+        return {"loaded": False, "by_run": done[0], "sha256": sha256}
+
+    results = read_results(share_root(share_conn_id), collected, period)
+    bounds = {"fiscal_year": period.fiscal_year, "quarter": period.quarter}
+    rows = [{name: row.get(name) for name in LOADED_COLUMNS} | bounds for row in results.rows]
+    source = BaseHook.get_connection(oracle_conn_id)
+    dialect = dialect_for_conn_type(source.conn_type)
+    with closing(source.get_hook().get_conn()) as conn:
+        cursor = conn.cursor()
+        try:
+            cursor.execute(render_sql("dfps/dps_results_delete.sql", dialect=dialect), bounds)
+            if rows:
+                cursor.executemany(render_sql("dfps/dps_results_insert.sql", dialect=dialect), rows)
+            cursor.execute(render_sql("dfps/load_msng_person.sql", dialect=dialect), bounds)
+            conn.commit()
+        except Exception:
+            conn.rollback()
+            raise
+        finally:
+            cursor.close()
+    with closing(PostgresHook(postgres_conn_id=warehouse_conn_id).get_conn()) as conn, conn.cursor() as cursor:
+        cursor.execute(
+            render_sql("dfps/record_results_load.sql", dialect="postgres"),
+            keys | {"row_count": len(rows), "run_id": run_id},
+        )
+        conn.commit()
+    log.info("%s: %d DPS rows loaded and caps.load_dfps_msng_person run", period.label, len(rows))
+    return {"loaded": True, "rows": len(rows), "sha256": sha256}
+
+
+# --- telling the stakeholders --------------------------------------------------------------------
+
+STAKEHOLDER_SUBJECT = "DPS Comparison Reports - {period} (Uploaded to Network Drive)"
+
+
+def notify_stakeholders(summary: dict[str, Any], *, warehouse_conn_id: str, share_conn_id: str, run_id: str) -> bool:
+    """The original's notice (no attachments: the workbooks hold children's data), once per run: the
+    send is recorded, and the record committed only once the mail went out."""
+    import hashlib
+
+    from airflow.providers.postgres.hooks.postgres import PostgresHook
+
+    from etl_bundle.common.mail import recipients, send_mail
+    from etl_bundle.common.share import share_root
+    from etl_bundle.common.sql import render_sql
+
+    to = recipients(STAKEHOLDERS_VARIABLE, DEFAULT_STAKEHOLDERS)
+    record = {
+        "period": summary["period"],
+        "run_id": run_id,
+        "recipients_sha256": hashlib.sha256(",".join(sorted(to)).encode()).hexdigest(),
+    }
+    with closing(PostgresHook(postgres_conn_id=warehouse_conn_id).get_conn()) as conn, conn.cursor() as cursor:
+        if cursor.execute(render_sql("dfps/stakeholder_mail.sql", dialect="postgres"), record).fetchone() is None:
+            conn.commit()
+            log.info("%s: the stakeholders were already told by this run", summary["period"])
+            return False
+        send_mail(
+            to,
+            STAKEHOLDER_SUBJECT.format(period=summary["period"]),
+            summary_html(summary, share_root(share_conn_id)),
+        )
+        conn.commit()
+    log.info("%s: stakeholders told (%d recipients)", summary["period"], len(to))
+    return True
+
+
+def summary_html(summary: dict[str, Any], share: Path) -> str:
+    """The notice's body: the period, the counts, the warnings and where the workbooks are. No names."""
     from html import escape
 
+    folder = share / summary["share_folder"]
     lines = [
-        f"<p>DPS's answer for <b>{escape(summary['period'])}</b> is reconciled. Attached, and on the share:</p>",
+        f"<p>The DPS comparison reports for <b>{escape(summary['period'])}</b> "
+        f"(events from {summary['window'][0]} to {summary['window'][1]}) are on the network drive, in "
+        f"<code>{escape(str(folder))}</code>:</p>",
         "<ul>",
-        f"<li>{summary['events_rows']} runaway events (DPS_total_runaway_events)</li>",
-        f"<li>{summary['not_in_impact_rows']} in DPS but not on IMPACT's runaway list (DPS_not_in_IMPACT)</li>",
-        f"<li>{summary['impact_not_in_dps_rows']} missing in IMPACT, no open DPS record (IMPACT_not_in_DPS)</li>",
+        f"<li>DPS_total_runaway_events: {summary['events_rows']} runaway events</li>",
+        f"<li>DPS_not_in_IMPACT: {summary['not_in_impact_rows']} in DPS but not on IMPACT's runaway list</li>",
+        f"<li>IMPACT_not_in_DPS: {summary['impact_not_in_dps_rows']} missing in IMPACT without an open DPS record</li>",
         "</ul>",
+        "<p>Files:</p><ul>" + "".join(f"<li>{escape(Path(p).name)}</li>" for p in summary["share_files"]) + "</ul>",
         f"<p>{summary['results_rows']} DPS rows read, {summary['rejected_rows']} rejected, "
         f"{summary['unmatched']} not matching a child sent. The Outcome columns are for review.</p>",
     ]
@@ -322,7 +526,6 @@ def summary_html(summary: dict[str, Any]) -> str:
         lines.append("<p>Warnings:</p><ul>")
         lines += [f"<li>{escape(w)}</li>" for w in summary["warnings"]]
         lines.append("</ul>")
-    lines.append("<ul>" + "".join(f"<li>{escape(p)}</li>" for p in summary["share_files"]) + "</ul>")
     return "\n".join(lines)
 
 
@@ -336,8 +539,8 @@ def remove_answer(sftp_conn_id: str, remote_dir: str, collected: dict[str, Any])
     removed, kept = [], []
     with SFTPHook(ssh_conn_id=sftp_conn_id).get_managed_conn() as sftp:
         for kind in ("results", "counts"):
-            if not collected.get(kind):
-                continue
+            if not collected.get(kind) or not collected[kind]["remote"]:
+                continue  # not collected from the server (reconciled from the archive)
             remote = RemoteFile(**collected[kind]["remote"])
             path = f"{remote_dir.rstrip('/')}/{remote.name}"
             try:

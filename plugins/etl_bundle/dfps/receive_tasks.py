@@ -32,14 +32,44 @@ def collect_answer(period: str, found: dict, **context) -> dict:
 
 @task(outlets=[RECONCILIATION_ASSET])
 def reconcile(period: str, collected: dict, **context) -> dict:
-    """The three workbooks to the share and the archive, and the stakeholders' email."""
+    """The three workbooks to the share and the archive."""
+    from airflow.sdk import conf
+
     from etl_bundle.dfps.receive import reconcile_period
 
     summary = reconcile_period(
-        period, collected, oracle_conn_id=ORACLE_CONN_ID, share_conn_id=SHARE_CONN_ID, stamp=run_stamp(context)
+        period,
+        collected,
+        oracle_conn_id=ORACLE_CONN_ID,
+        share_conn_id=SHARE_CONN_ID,
+        stamp=run_stamp(context),
+        q4_window=conf.get("dfps_dps", "q4_window", fallback="fiscal_year"),
     )
     context["outlet_events"][RECONCILIATION_ASSET].extra = {"period": period, "files": summary["share_files"]}
     return summary
+
+
+@task
+def load_dps_results(period: str, collected: dict, **context) -> dict:
+    """DPS's results into IMPACT and ``caps.load_dfps_msng_person``, one transaction, once per file."""
+    from etl_bundle.dfps.receive import load_results
+
+    return load_results(
+        period,
+        collected,
+        oracle_conn_id=ORACLE_CONN_ID,
+        warehouse_conn_id=WAREHOUSE_CONN_ID,
+        share_conn_id=SHARE_CONN_ID,
+        run_id=context["run_id"],
+    )
+
+
+@task
+def notify_stakeholders(summary: dict, **context) -> bool:
+    """The stakeholders' notice (counts and where the workbooks are, no attachment), once per run."""
+    from etl_bundle.dfps.receive import notify_stakeholders as notify
+
+    return notify(summary, warehouse_conn_id=WAREHOUSE_CONN_ID, share_conn_id=SHARE_CONN_ID, run_id=context["run_id"])
 
 
 @task
@@ -66,11 +96,17 @@ def answer_params() -> dict[str, Param]:
         "late_after_hours": Param(6, type="number", minimum=0, description="Email once when DPS is this late"),
         "wait_hours": Param(72, type="number", minimum=0, description="Fail when nothing came by then"),
         "archive_retention_days": Param(365, type="integer", minimum=1),
+        "reconcile_from_archive": Param(
+            False,
+            type="boolean",
+            description="Reconcile again from the period's archived answer instead of waiting for DPS",
+        ),
     }
 
 
 def receive_answer(period) -> None:
-    """Wait → collect → reconcile → clean the server → purge, for ``period``, in the DAG being defined."""
+    """Wait → collect → reconcile → load into IMPACT → tell the stakeholders → clean the server → purge,
+    for ``period``, in the DAG being defined."""
     answer = DpsAnswerSensor(
         task_id="wait_for_dps_answer",
         period=period,
@@ -80,4 +116,8 @@ def receive_answer(period) -> None:
     )
     migrate_schema("dfps", WAREHOUSE_CONN_ID) >> answer
     collected = collect_answer(period, answer.output)
-    reconcile(period, collected) >> remove_from_server(collected) >> purge_archive()
+    summary = reconcile(period, collected)
+    loaded = load_dps_results(period, collected)
+    summary >> loaded
+    told = notify_stakeholders(summary)
+    loaded >> told >> remove_from_server(collected) >> purge_archive()

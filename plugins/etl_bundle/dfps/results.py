@@ -3,7 +3,8 @@
 The results file is colon-separated: the header has no trailing colon, every data row
 ends with one. Cells are stripped; the four date columns become real dates, and a date
 that cannot be read rejects its row with file, line and field (never silently nulled).
-A wrong field count or an empty file is an error naming file and line. The counts file
+A wrong field count or an empty file is an error naming file and line. A status other
+than DPS's four known codes is kept unchanged, as the original did (and warned about). The counts file
 has no documented format: it is read tolerantly as ``label <sep> number`` lines and
 only ever yields warnings.
 """
@@ -105,10 +106,17 @@ def _check_row(row: dict[str, Any], number: int) -> RejectedRow | None:
     for column in REQUIRED:
         if row.get(column) in (None, ""):
             return RejectedRow(number, column, "missing")
-    if row["STS"] not in STATUSES:
-        return RejectedRow(number, "STS", f"unknown status (expected one of {sorted(STATUSES)})")
     row["CPS_NAME"] = row["CPS_NAME"].replace(" ", "").upper()
     return None
+
+
+def unknown_statuses(results: ParsedResults) -> list[str]:
+    """A warning per status code outside DPS's four, with how many rows carry it."""
+    seen: dict[str, int] = {}
+    for row in results.rows:
+        if row["STS"] not in STATUSES:
+            seen[row["STS"]] = seen.get(row["STS"], 0) + 1
+    return [f"{n} rows with status {code!r}, not one of {sorted(STATUSES)}: kept unchanged" for code, n in seen.items()]
 
 
 def parse_counts(text: str) -> dict[str, int]:
