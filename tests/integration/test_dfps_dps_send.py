@@ -89,7 +89,8 @@ def test_a_quarter_is_sent_verified_delivered_and_audited_once(send_dag, warehou
         "Exited_Care",
     )
     assert len(rows) == summary["reference_rows"] >= len(lines)
-    assert {row[0] for row in rows} <= expected_children and len({row[0] for row in rows}) > 10
+    assert all(isinstance(row[0], str) for row in rows)  # Person_ID is text, as the original wrote it
+    assert {int(row[0]) for row in rows} <= expected_children and len({row[0] for row in rows}) > 10
     # The txt is the workbook's Name, birth date and sex, each first occurrence, in order.
     workbook_lines = [f"{r[1]:<30}{r[2].date().isoformat()}{r[3]}" for r in rows]
     assert list(dict.fromkeys(workbook_lines)) == lines

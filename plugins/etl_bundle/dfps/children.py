@@ -153,7 +153,7 @@ def prepare(children: Iterable[Child]) -> Prepared:
             for first in firsts:
                 rows.append(
                     {
-                        "Person_ID": child.person_id,
+                        "Person_ID": str(child.person_id),  # text in the workbook, as the original
                         "Name": f"{last},{first}"[:NAME_WIDTH],
                         "Date_of_Birth": child.birth,
                         "Sex": sex_code(child.gender),
