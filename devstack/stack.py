@@ -16,10 +16,13 @@ from devstack.services import (
     DATABASES,
     SERVICES,
     SFTP_USER,
+    SMB_SHARE,
+    SMB_USER,
     StartError,
     hasura_secret_file,
     server_url,
     sftp_host_key,
+    smb_password_file,
 )
 
 AIRFLOW_TIMEZONE = "America/Chicago"
@@ -204,7 +207,16 @@ def connections(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
                 "retry_limit": 1,
             },
         },
-        "network_share": {"conn_type": "fs", "extra": {"path": str(paths.share_dir())}},
+        # The share over SMB as the originals reached it (NTLM); the share's name in schema.
+        "network_share": {
+            "conn_type": "samba",
+            "host": net.HOST,
+            "port": services["smb"]["port"],
+            "login": SMB_USER,
+            "password": smb_password_file().read_text().strip(),
+            "schema": SMB_SHARE,
+            "extra": {"auth_protocol": "ntlm", "share_type": "windows"},
+        },
         # Endpoint in host/schema, admin secret in the password (sent as a header, never as auth).
         "moped_hasura": {
             "conn_type": "http",

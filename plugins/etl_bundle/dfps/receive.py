@@ -19,7 +19,7 @@ from typing import Any
 
 from etl_bundle.common.checksum import sha256_stream
 from etl_bundle.common.fiscal import FiscalPeriod
-from etl_bundle.common.private_files import copy_stamped, open_private
+from etl_bundle.common.private_files import open_private
 from etl_bundle.dfps.answer_files import Readiness, RemoteFile, pick_answers, readiness, stable
 
 log = logging.getLogger(__name__)
@@ -134,27 +134,28 @@ def collect_answer(
     """Download the files the sensor took, verify them, archive them and audit them."""
     from airflow.providers.sftp.hooks.sftp import SFTPHook
 
-    from etl_bundle.common.share import share_root
+    from etl_bundle.common.share import open_share
     from etl_bundle.dfps.audit import record_exchanges
 
     period = FiscalPeriod.parse(period_label)
-    root = share_root(share_conn_id)
-    archive = root / ARCHIVE_FOLDER / "from_dps"
-    archive.mkdir(parents=True, exist_ok=True)
     collected: dict[str, Any] = {"period": period.label, "counts": None}
-    with SFTPHook(ssh_conn_id=sftp_conn_id).get_managed_conn() as sftp:
+    with (
+        SFTPHook(ssh_conn_id=sftp_conn_id).get_managed_conn() as sftp,
+        open_share(share_conn_id) as share,
+        tempfile.TemporaryDirectory(prefix="dfps-collect-") as tmp,
+    ):
         for kind in ("results", "counts"):
             if not found.get(kind):
                 continue
             remote = RemoteFile(**found[kind])
-            # Straight into the archive (owner-only, under .part until verified): the copy every worker reads.
-            target = archive / archived_name(kind, period, stamp)
-            checked = download_verified(sftp, f"{remote_dir.rstrip('/')}/{remote.name}", target, remote)
-            with open(target, "rb") as text:
+            # Verified locally, then into the archive on the share (private): the copy every worker reads.
+            local = Path(tmp) / archived_name(kind, period, stamp)
+            checked = download_verified(sftp, f"{remote_dir.rstrip('/')}/{remote.name}", local, remote)
+            with open(local, "rb") as text:
                 lines = sum(1 for line in text if line.strip())
             collected[kind] = {
                 "remote": remote.as_dict(),
-                "archived": str(target.relative_to(root)),
+                "archived": share.put(local, f"{ARCHIVE_FOLDER}/from_dps", private=True),
                 "lines": lines,
                 **checked,
             }
@@ -181,15 +182,17 @@ def collect_answer(
 # --- reconciling ---------------------------------------------------------------------------
 
 
-def latest_reference(root: Path, period: FiscalPeriod) -> Path:
+def latest_reference(share, period: FiscalPeriod) -> str:
     """The newest reference workbook send delivered for the period (timestamps sort as text)."""
+    from fnmatch import fnmatchcase
+
     from etl_bundle.dfps.send import reference_name
 
     stem = Path(reference_name(period)).stem
-    found = sorted((root / REFERENCE_FOLDER).glob(f"{stem}_*.xlsx"))
+    found = sorted(entry.path for entry in share.list(REFERENCE_FOLDER) if fnmatchcase(entry.name, f"{stem}_*.xlsx"))
     if not found:
         raise FileNotFoundError(
-            f"no {stem}_<timestamp>.xlsx in {root / REFERENCE_FOLDER}: "
+            f"no {stem}_<timestamp>.xlsx in {share.location(REFERENCE_FOLDER)}: "
             f"dfps_dps_send has not delivered {period.label}'s reference; run it first"
         )
     return found[-1]
@@ -256,24 +259,33 @@ def reconcile_period(
     period_label: str, collected: dict[str, Any], *, oracle_conn_id: str, share_conn_id: str, stamp: str
 ) -> dict[str, Any]:
     """Parse the archived answer, reconcile, deliver the workbooks, archive them, email the summary."""
+    from etl_bundle.common.share import open_share
+
+    with open_share(share_conn_id) as share:
+        return reconcile_on_share(
+            share, FiscalPeriod.parse(period_label), collected, oracle_conn_id=oracle_conn_id, stamp=stamp
+        )
+
+
+def reconcile_on_share(
+    share, period: FiscalPeriod, collected: dict[str, Any], *, oracle_conn_id: str, stamp: str
+) -> dict[str, Any]:
     from airflow.sdk.exceptions import AirflowFailException
 
     from etl_bundle.common.mail import recipients, send_mail
-    from etl_bundle.common.share import share_root
+    from etl_bundle.common.share import stamped_name
     from etl_bundle.common.xlsx import read_workbook
     from etl_bundle.dfps.results import ResultsFileError, counts_warnings, parse_results
 
-    period = FiscalPeriod.parse(period_label)
-    root = share_root(share_conn_id)
-    results_file = root / collected["results"]["archived"]
+    results_file = collected["results"]["archived"]
     try:
-        results = parse_results(results_file.read_text(encoding="utf-8-sig", errors="strict"), results_file.name)
+        results = parse_results(share.read_text(results_file, encoding="utf-8-sig"), Path(results_file).name)
     except (ResultsFileError, UnicodeDecodeError) as err:
         # A bad file will not improve by retrying: stop, keep it on the server and in the archive.
         raise AirflowFailException(f"DPS results for {period.label} not usable: {err}") from err
     counts_text = None
     if collected.get("counts"):
-        counts_text = (root / collected["counts"]["archived"]).read_text(encoding="utf-8-sig", errors="replace")
+        counts_text = share.read_text(collected["counts"]["archived"], encoding="utf-8-sig", errors="replace")
     warnings = counts_warnings(counts_text, results) + [
         f"{results.file_name} line {reject.line}, field {reject.field}: {reject.reason}"
         for reject in results.rejects[:REJECTS_SHOWN]
@@ -283,24 +295,28 @@ def reconcile_period(
     for warning in warnings:
         log.warning("%s: %s", period.label, warning)
 
-    reference_file = latest_reference(root, period)
-    reference = read_workbook(reference_file)
+    reference_file = latest_reference(share, period)
     lookups = read_lookups(oracle_conn_id, period)
     with tempfile.TemporaryDirectory(prefix="dfps-reconcile-") as tmp:
+        reference_copy = share.download(reference_file, Path(tmp) / Path(reference_file).name)
+        reference = read_workbook(reference_copy)
         built, counts = build_workbooks(results, reference, lookups, period, Path(tmp))
-        delivered = copy_stamped(list(built.values()), root / OUTPUT_FOLDER, stamp)
-        copy_stamped(list(built.values()), root / ARCHIVE_FOLDER / "to_cps", stamp)
-    copy_stamped([reference_file], root / ARCHIVE_FOLDER / "to_dps", stamp)
+        delivered, archived = [], f"{ARCHIVE_FOLDER}/to_cps"
+        for path in built.values():
+            delivered.append(share.put(path, OUTPUT_FOLDER, stamped_name(path.name, stamp)))
+            share.put(path, archived, stamped_name(path.name, stamp), private=True)
+        share.put(reference_copy, f"{ARCHIVE_FOLDER}/to_dps", stamped_name(reference_copy.name, stamp), private=True)
     counts.update(results_rows=len(results.rows), rejected_rows=len(results.rejects), reference_rows=len(reference))
     summary = {
         "period": period.label,
         **counts,
         "warnings": warnings,
-        "reference": str(reference_file.relative_to(root)),
-        "share_files": [str(path.relative_to(root)) for path in delivered],
+        "reference": reference_file,
+        "share_files": delivered,
     }
     to = recipients(STAKEHOLDERS_VARIABLE, DEFAULT_STAKEHOLDERS)
-    send_mail(to, f"DPS runaway reconciliation {period.label}", summary_html(summary), [str(p) for p in delivered])
+    # The workbooks are on the share, not on this worker: the mail names them (no attachments).
+    send_mail(to, f"DPS runaway reconciliation {period.label}", summary_html(summary))
     log.info("%s reconciled: %s", period.label, {k: v for k, v in summary.items() if k != "warnings"})
     return summary
 
@@ -309,7 +325,7 @@ def summary_html(summary: dict[str, Any]) -> str:
     from html import escape
 
     lines = [
-        f"<p>DPS's answer for <b>{escape(summary['period'])}</b> is reconciled. Attached, and on the share:</p>",
+        f"<p>DPS's answer for <b>{escape(summary['period'])}</b> is reconciled. On the share:</p>",
         "<ul>",
         f"<li>{summary['events_rows']} runaway events (DPS_total_runaway_events)</li>",
         f"<li>{summary['not_in_impact_rows']} in DPS but not on IMPACT's runaway list (DPS_not_in_IMPACT)</li>",
@@ -356,14 +372,14 @@ def remove_answer(sftp_conn_id: str, remote_dir: str, collected: dict[str, Any])
 
 def purge_archive(share_conn_id: str, retention_days: int, now: datetime) -> dict[str, Any]:
     """Delete archived copies older than the retention (by modification time)."""
-    from etl_bundle.common.share import share_root
+    from etl_bundle.common.share import open_share
 
-    archive = share_root(share_conn_id) / ARCHIVE_FOLDER
     cutoff = (now - timedelta(days=retention_days)).timestamp()
     purged = 0
-    for path in sorted(archive.rglob("*")) if archive.is_dir() else []:
-        if path.is_file() and path.stat().st_mtime < cutoff:
-            path.unlink()
-            purged += 1
+    with open_share(share_conn_id) as share:
+        for entry in list(share.files_under(ARCHIVE_FOLDER)):
+            if entry.mtime < cutoff:
+                share.remove(entry.path)
+                purged += 1
     log.info("purged %d archived files older than %d days", purged, retention_days)
     return {"purged": purged, "retention_days": retention_days, "cutoff": date.fromtimestamp(cutoff).isoformat()}
