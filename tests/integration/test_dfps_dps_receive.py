@@ -4,9 +4,11 @@ send delivered + the Oracle stand-in's lookups → three workbooks, email, archi
 from __future__ import annotations
 
 import stat
+import tempfile
 import threading
 import time
 from datetime import date, timedelta
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -54,13 +56,17 @@ def sent_reference(bundle_dags, devstack_state):
     """The period sent by dfps_dps_send (the reference workbook on the share), and its people."""
     from devstack.seed import seed_folders
     from etl_bundle.common.fiscal import FiscalPeriod
+    from etl_bundle.common.share import open_share
     from etl_bundle.dfps.receive import latest_reference
 
     dfps_data.seed(devstack_state, 400)
     seed_folders(devstack_state, 0)
     run = run_dag(bundle_dags["dfps_dps_send"], period=PERIOD, force=True)
     assert run.state == "success", task_states(run)
-    reference = read_workbook(latest_reference(paths.share_dir(), FiscalPeriod.parse(PERIOD)))
+    with open_share("network_share") as share, tempfile.TemporaryDirectory() as tmp:
+        # Read back over SMB, as the receive side does.
+        found = latest_reference(share, FiscalPeriod.parse(PERIOD))
+        reference = read_workbook(share.download(found, Path(tmp) / "reference.xlsx"))
     people: dict[int, dict] = {}
     for row in reference:
         people.setdefault(row["Person_ID"], row)
@@ -190,11 +196,13 @@ def test_a_period_is_reconciled_delivered_emailed_archived_and_removed_from_the_
     assert {row["CHILD_PID"] for row in impact_not_in_dps} == expected
     assert all(row["Outcome"] is None and "DT_RECOVERED" not in row for row in impact_not_in_dps)
 
-    # Owner-only everywhere; archived inputs, outputs and the reference; the server is clean.
+    # Archived inputs, outputs and the reference; the workbooks readable by the stakeholders (the
+    # share's default); the archive's privacy on SMB is the share's ACL (README); the server is clean.
     archive = paths.share_dir() / "dfps_dps" / "archive"
     archived = sorted(p.relative_to(archive).parts[0] for p in archive.rglob(f"*{PERIOD}*"))
     assert archived.count("from_dps") >= 2 and archived.count("to_cps") >= 3 and "to_dps" in archived
-    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in [*share_outputs(stamp), *archive.rglob("*.*")])
+    assert all(stat.S_IMODE(p.stat().st_mode) & 0o044 == 0o044 for p in share_outputs(stamp))
+    assert not [p for p in (paths.share_dir() / "dfps_dps").rglob("*.part")]
     assert sorted(p.name for p in to_dfps().iterdir()) == []
     assert xcom_value(run, DAG_ID, "remove_from_server")["removed"] == [RESULTS, COUNTS]
     audit = warehouse.execute(
@@ -212,17 +220,13 @@ def test_a_period_is_reconciled_delivered_emailed_archived_and_removed_from_the_
         extras = [e.extra for e in session.query(AssetEvent).filter(AssetEvent.source_run_id == run.run_id)]
     assert extras == [{"period": PERIOD, "files": summary["share_files"]}]
 
-    # The stakeholders' email: counts, warnings, the three workbooks attached.
+    # The stakeholders' email: counts, warnings, the three workbooks named on the share, none attached.
     mails = [m for m in new_mail(maildir, seen) if PERIOD in m["Subject"]]
     assert len(mails) == 1
     body = next(p for p in mails[0].walk() if p.get_content_type() == "text/html").get_payload(decode=True).decode()
     assert "3 runaway events" in body and "999" in body
-    attached = sorted(p.get_filename() for p in mails[0].walk() if p.get_filename())
-    assert [name.split(f"_{PERIOD}")[0] for name in attached] == [
-        "DPS_not_in_IMPACT",
-        "DPS_total_runaway_events",
-        "IMPACT_not_in_DPS",
-    ]
+    assert not [p.get_filename() for p in mails[0].walk() if p.get_filename()]
+    assert all(path in body for path in summary["share_files"]) and len(summary["share_files"]) == 3
 
     # No child's name or birth date in the logs, the XComs or the email body.
     output = "".join(capfd.readouterr()) + caplog.text + str(summary) + body
