@@ -24,7 +24,7 @@ and `IMPACT_not_in_DPS_<period>.xlsx` (blank `Outcome` for review) to the share
 an email with the counts and the files to the `dfps_dps_stakeholders` Variable. Only
 then are DPS's files removed from the server; archived copies older than
 `archive_retention_days` are purged. Emits the Asset `dfps.dps_reconciliation`.
-Files are owner-only; no name or birth date is logged or put in XCom.
+The archive is private; no name or birth date is logged or put in XCom.
 
 **Period:** the run's data interval (logical date = the quarter's first day), or the
 `period` Param (`FY2025_Q2`, `FY2025`) for a manual run.
