@@ -221,10 +221,12 @@ def builtin_errors() -> Iterator[None]:
 
     smbclient raises ``SMBOSError`` with errno set but not of those classes.
     """
+    from smbprotocol.exceptions import SMBOSError
+
     try:
         yield
-    except OSError as err:
-        if type(err) is OSError or err.__class__.__name__ != "SMBOSError" or not err.errno:
+    except SMBOSError as err:
+        if not err.errno:
             raise
         raise OSError(err.errno, err.strerror, err.filename) from err
 
