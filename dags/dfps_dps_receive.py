@@ -15,7 +15,7 @@ per fiscal quarter**, on send's timetable, so backfills line up period by period
    `caps.CCOUNT@rpt`, `caps.cnty_reg_tableau`; the window is the quarter (Q4: the whole fiscal
    year unless `[dfps_dps] q4_window = quarter`). Writes `DPS_total_runaway_events_<period>`,
    `DPS_not_in_IMPACT_<period>` and `IMPACT_not_in_DPS_<period>` (`.xlsx`, run-stamped) to
-   the share's `dfps_dps/to_cps` and the archive; emits the Asset `dfps.dps_reconciliation`.
+   the share's `dfps_dps/to_cps` (readable) and the private archive; emits the Asset `dfps.dps_reconciliation`.
 4. **Loads** DPS's rows into IMPACT and runs `caps.load_dfps_msng_person(fy, quarter)`, one
    transaction, once per results file.
 5. **Tells** the `dfps_dps_stakeholders` Variable: `DPS Comparison Reports - <period>

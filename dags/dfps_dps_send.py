@@ -10,10 +10,11 @@ Sep 1), a configurable number of days after the quarter ends.
 **Writes:** `Children_in_care_<period>.txt` (fixed width, 41 characters a line, every
 line validated) uploaded to DPS's `to_dps` folder (`dps_sftp`) and verified by reading
 it back; that file and `ReferenceData_<period>_doublebarrel.xlsx` (one row per name
-variant; receive reads it later) on the network share (`network_share`, folder
-`dfps_dps/to_dps`) with the run's timestamp in the name; an audit row per file in
-`dfps.dps_exchanges` (`warehouse_postgres`). Emits the Asset `dfps.children_in_care`.
-Files are owner-only; no name or birth date is logged or put in XCom.
+variant; receive reads it later) on the network share (`network_share`, SMB or a
+mounted folder; folder `dfps_dps/to_dps`) as `<stem>_<YYYYmmdd_HHMMSS><ext>`, readable
+by the stakeholders; an audit row per file in `dfps.dps_exchanges`
+(`warehouse_postgres`). Emits the Asset `dfps.children_in_care`. Files are owner-only
+on the worker; no name or birth date is logged or put in XCom.
 
 **Period:** the run's data interval (its logical date is the quarter's first day), or
 the `period` Param (`FY2025_Q2`, or `FY2025` for a whole year) for a manual run. A

@@ -26,6 +26,8 @@ DATABASES = {
 PG_SUPERUSER = "postgres"
 SFTP_USER = "dps"
 SFTP_FOLDERS = ("to_dps", "to_dfps")
+SMB_SHARE = "SHARE"
+SMB_USER = "etl_bundle"
 START_TIMEOUT = 60.0
 
 
@@ -155,6 +157,51 @@ class SmtpService(ProcessService):
 
     def ready(self, record: dict[str, Any]) -> bool:
         return net.banner(record["port"]).startswith(b"220")
+
+
+class SmbService(ProcessService):
+    """impacket's SMB2 server over .devstack/share: the network share, NTLM with one user."""
+
+    def prepare(self) -> None:
+        paths.share_dir().mkdir(parents=True, exist_ok=True)
+        secret = smb_password_file()
+        if not secret.exists():
+            import secrets
+
+            secret.parent.mkdir(parents=True, exist_ok=True)
+            secret.write_text(secrets.token_urlsafe(18))
+            secret.chmod(0o600)
+
+    def command(self, port: int) -> list[str]:
+        return python_cmd(
+            "-m",
+            "devstack.smb_server",
+            "--port",
+            str(port),
+            "--root",
+            str(paths.share_dir()),
+            "--share",
+            SMB_SHARE,
+            "--user",
+            SMB_USER,
+            "--password-file",
+            str(smb_password_file()),
+        )
+
+    def ready(self, record: dict[str, Any]) -> bool:
+        import uuid
+
+        from smbprotocol.connection import Connection
+
+        # An SMB2 negotiate answered: the server speaks the client's protocol, not just TCP.
+        connection = Connection(uuid.uuid4(), net.HOST, record["port"])
+        connection.connect(timeout=2)
+        connection.disconnect()
+        return True
+
+
+def smb_password_file() -> Path:
+    return paths.state_dir() / "smb" / "password"
 
 
 class HasuraService(ProcessService):
@@ -351,4 +398,5 @@ SERVICES: list[Service] = [
     EnergyTransferService("energy_transfer"),
     SmtpService("smtp"),
     HasuraService("hasura"),
+    SmbService("smb"),
 ]

@@ -16,10 +16,13 @@ from devstack.services import (
     DATABASES,
     SERVICES,
     SFTP_USER,
+    SMB_SHARE,
+    SMB_USER,
     StartError,
     hasura_secret_file,
     server_url,
     sftp_host_key,
+    smb_password_file,
 )
 
 AIRFLOW_TIMEZONE = "America/Chicago"
@@ -204,7 +207,16 @@ def connections(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
                 "retry_limit": 1,
             },
         },
-        "network_share": {"conn_type": "fs", "extra": {"path": str(paths.share_dir())}},
+        # The share over SMB as the originals reached it (NTLM); the share's name in schema.
+        "network_share": {
+            "conn_type": "samba",
+            "host": net.HOST,
+            "port": services["smb"]["port"],
+            "login": SMB_USER,
+            "password": smb_password_file().read_text().strip(),
+            "schema": SMB_SHARE,
+            "extra": {"auth_protocol": "ntlm", "share_type": "windows"},
+        },
         # Endpoint in host/schema, admin secret in the password (sent as a header, never as auth).
         "moped_hasura": {
             "conn_type": "http",
@@ -264,9 +276,15 @@ def running_state() -> dict[str, Any]:
 
 
 def devstack_env() -> dict[str, str]:
-    """The current process environment plus what ``.devstack/env`` exports."""
+    """The environment of the Airflow commands the devstack runs: the current one plus ``.devstack/env``.
+
+    PYTHONSAFEPATH keeps the ``airflow`` script's folder (the venv's bin) off ``sys.path``:
+    impacket, the SMB stand-in, installs example scripts there (``smbclient.py``, ...) that
+    would shadow the samba provider's ``smbclient`` package in every Airflow process.
+    """
     env = dict(os.environ)
     env.update(environment(load_state()))
+    env["PYTHONSAFEPATH"] = "1"
     return env
 
 

@@ -38,3 +38,12 @@ def test_a_dead_connection_fails_its_task_and_emails_the_alert(bundle_dags, monk
     assert len(alerts) == 1, [m["Subject"] for m in new]
     assert alerts[0]["To"] == "data-engineering-alerts@example.org"
     assert "bundle_connections_check" in alerts[0]["Subject"]
+
+
+def test_the_share_check_writes_lists_and_removes_over_smb(devstack_state):
+    from devstack import paths
+    from etl_bundle.common.connections import check_connection
+
+    result = check_connection("network_share")
+    assert result["conn_type"] == "samba" and result["detail"].startswith("share writable")
+    assert not list(paths.share_dir().glob(".connection-check*"))

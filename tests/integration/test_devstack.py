@@ -54,7 +54,7 @@ def test_second_devstack_on_a_given_server_up_up_down(devstack_state, tmp_path):
         assert first.returncode == 0, first.stdout + first.stderr
         state = stack.json.loads((tmp_path / "state.json").read_text())
         pids = {name: rec["pid"] for name, rec in state["services"].items() if rec["managed"]}
-        assert set(pids) == {"moto", "sftp", "energy_transfer", "smtp", "hasura"}
+        assert set(pids) == {"moto", "sftp", "energy_transfer", "smtp", "hasura", "smb"}
         assert state["services"]["postgres"]["managed"] is False
         own_ports = {rec["port"] for rec in state["services"].values() if rec["managed"]}
         main_ports = {rec["port"] for rec in devstack_state["services"].values()}

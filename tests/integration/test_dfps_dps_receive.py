@@ -4,9 +4,11 @@ send delivered + the Oracle stand-in's lookups → three workbooks, email, archi
 from __future__ import annotations
 
 import stat
+import tempfile
 import threading
 import time
 from datetime import date, timedelta
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -54,13 +56,17 @@ def sent_reference(bundle_dags, devstack_state):
     """The period sent by dfps_dps_send (the reference workbook on the share), and its people."""
     from devstack.seed import seed_folders
     from etl_bundle.common.fiscal import FiscalPeriod
+    from etl_bundle.common.share import open_share
     from etl_bundle.dfps.receive import latest_reference
 
     dfps_data.seed(devstack_state, 400)
     seed_folders(devstack_state, 0)
     run = run_dag(bundle_dags["dfps_dps_send"], period=PERIOD, force=True)
     assert run.state == "success", task_states(run)
-    reference = read_workbook(latest_reference(paths.share_dir(), FiscalPeriod.parse(PERIOD)))
+    with open_share("network_share") as share, tempfile.TemporaryDirectory() as tmp:
+        # Read back over SMB, as the receive side does.
+        found = latest_reference(share, FiscalPeriod.parse(PERIOD))
+        reference = read_workbook(share.download(found, Path(tmp) / "reference.xlsx"))
     people: dict[int, dict] = {}
     for row in reference:
         people.setdefault(row["Person_ID"], row)
@@ -275,11 +281,13 @@ def test_a_period_is_reconciled_delivered_loaded_announced_archived_and_removed_
     assert procedure_calls() == calls_before + 1
     assert xcom_value(run, DAG_ID, "load_dps_results")["loaded"] is True
 
-    # Owner-only everywhere; archived inputs, outputs and the reference; the server is clean.
+    # Archived inputs, outputs and the reference; the workbooks readable by the stakeholders (the
+    # share's default); the archive's privacy on SMB is the share's ACL (README); the server is clean.
     archive = paths.share_dir() / "dfps_dps" / "archive"
     archived = sorted(p.relative_to(archive).parts[0] for p in archive.rglob(f"*{PERIOD}*"))
     assert archived.count("from_dps") >= 2 and archived.count("to_cps") >= 3 and "to_dps" in archived
-    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in [*share_outputs(stamp), *archive.rglob("*.*")])
+    assert all(stat.S_IMODE(p.stat().st_mode) & 0o044 == 0o044 for p in share_outputs(stamp))
+    assert not [p for p in (paths.share_dir() / "dfps_dps").rglob("*.part")]
     assert sorted(p.name for p in to_dfps().iterdir()) == []
     assert xcom_value(run, DAG_ID, "remove_from_server")["removed"] == [RESULTS, COUNTS]
     audit = warehouse.execute(
@@ -303,7 +311,10 @@ def test_a_period_is_reconciled_delivered_loaded_announced_archived_and_removed_
     assert not [p for p in mails[0].walk() if p.get_filename() or p.get_content_disposition() == "attachment"]
     body = html_body(mails[0])
     assert "3 runaway events" in body and "999" in body and PERIOD in body
-    assert str(paths.share_dir() / "dfps_dps" / "to_cps") in body
+    from etl_bundle.common.share import open_share
+
+    with open_share("network_share") as share:
+        assert share.location("dfps_dps/to_cps") in body  # where people find them (a UNC path on SMB)
     assert all(path.name in body for path in (events_file, not_in_impact_file, impact_file))
     told = warehouse.execute("SELECT count(*) FROM dfps.dps_stakeholder_mails WHERE run_id = %s", (run.run_id,))
     assert told.fetchone()[0] == 1

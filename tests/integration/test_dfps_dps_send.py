@@ -12,6 +12,7 @@ import psycopg
 import pytest
 
 from devstack import dfps_data, net, paths
+from etl_bundle.dfps.send import SHARE_FOLDER
 from etl_bundle.dfps.switchover import ORIGINAL_SHARE_DIR
 from tests.integration.conftest import central_stamp, migrate_warehouse, run_dag, task_states, xcom_value
 
@@ -74,7 +75,15 @@ def test_a_quarter_is_sent_verified_delivered_and_audited_once(send_dag, warehou
     assert len(delivered) == 2
     workbook_file = next(f for f in delivered if f.suffix == ".xlsx")
     assert workbook_file.name.startswith(XLSX.removesuffix(".xlsx") + "_")
-    assert all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in delivered)
+    # For the stakeholders: the share's default access (the stand-in's folder shows it as read for all).
+    assert all(stat.S_IMODE(f.stat().st_mode) & 0o044 == 0o044 for f in delivered)
+    # Delivered over SMB: the connection is the stand-in's share, which serves the same bytes back.
+    from etl_bundle.common.share import open_share
+
+    with open_share("network_share") as share:
+        assert share.conn_id == "network_share" and share.location().startswith("\\\\127.0.0.1\\")
+        over_smb = {entry.name: share.read_bytes(entry.path) for entry in share.list(SHARE_FOLDER)}
+    assert all(over_smb[f.name] == f.read_bytes() for f in delivered)
     sheet = load_workbook(workbook_file, read_only=True).active
     header, *rows = list(sheet.iter_rows(values_only=True))
     assert header == (

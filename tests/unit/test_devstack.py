@@ -72,6 +72,8 @@ def fake_state(tmp_path, monkeypatch):
     (keys / "host_key.pub").write_text("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample comment\n")
     (tmp_path / "hasura").mkdir()
     (tmp_path / "hasura" / "admin_secret").write_text("not-a-real-admin-secret\n")
+    (tmp_path / "smb").mkdir()
+    (tmp_path / "smb" / "password").write_text("not-a-real-smb-password\n")
     record = {"pid": 1, "log": "x", "managed": True}
     return {
         "services": {
@@ -81,6 +83,7 @@ def fake_state(tmp_path, monkeypatch):
             "energy_transfer": {**record, "port": 6003},
             "smtp": {**record, "port": 6004},
             "hasura": {**record, "port": 6005},
+            "smb": {**record, "port": 6006},
         },
         "airflow_ports": {"api": 6100, "worker_log": 6101, "trigger_log": 6102},
         "secrets": {"jwt": "not-a-real-secret"},
@@ -106,6 +109,10 @@ def test_env_connections_keep_host_key_checking_and_plain_smtp(fake_state):
     hasura = json.loads(env["AIRFLOW_CONN_MOPED_HASURA"])
     # The admin secret travels as a header built from the password; a login would add basic auth.
     assert hasura["password"] == "not-a-real-admin-secret" and "login" not in hasura
+    share = json.loads(env["AIRFLOW_CONN_NETWORK_SHARE"])
+    # The samba provider's fields: share name in schema, port in the port field, NTLM as the originals.
+    assert (share["conn_type"], share["port"], share["schema"]) == ("samba", 6006, "SHARE")
+    assert share["password"] == "not-a-real-smb-password" and share["extra"]["auth_protocol"] == "ntlm"
 
 
 def test_env_sets_local_airflow(fake_state):

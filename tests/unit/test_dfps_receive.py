@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from etl_bundle.common.fiscal import FiscalPeriod
+from etl_bundle.common.share import FolderShare
 from etl_bundle.dfps.receive import STAKEHOLDER_SUBJECT, archived_answer, summary_html
 
 
@@ -21,13 +22,14 @@ def test_reconcile_again_takes_the_periods_newest_archived_answer_never_a_quarte
         "dfps-missing-person-results_FY2025_Q4_20250930_000000.txt",  # a quarter of that year
     ):
         (archive / name).write_text("CPS NAME:CPS DOB:LAST CONT:STS\nA,B:01/01/2012:01/01/2025:LOC:\n")
-    collected = archived_answer(tmp_path, archive, FiscalPeriod(2025))
+    share = FolderShare("network_share", tmp_path)
+    collected = archived_answer(share, FiscalPeriod(2025))
     assert collected["from_archive"] is True and collected["counts"] is None  # no counts from that collection
     results = collected["results"]
     assert results["archived"] == "dfps_dps/archive/from_dps/dfps-missing-person-results_FY2025_20250925_101500.txt"
     assert results["remote"] is None and results["lines"] == 2 and len(results["sha256"]) == 64
 
-    quarter = archived_answer(tmp_path, archive, FiscalPeriod(2025, 4))
+    quarter = archived_answer(share, FiscalPeriod(2025, 4))
     assert Path(quarter["results"]["archived"]).name == "dfps-missing-person-results_FY2025_Q4_20250930_000000.txt"
 
 
@@ -35,7 +37,7 @@ def test_reconcile_again_without_an_archived_answer_fails_saying_what_to_do(tmp_
     from airflow.sdk.exceptions import AirflowFailException
 
     with pytest.raises(AirflowFailException, match="run without it to wait for DPS's answer"):
-        archived_answer(tmp_path, tmp_path, FiscalPeriod(2025, 2))
+        archived_answer(FolderShare("network_share", tmp_path), FiscalPeriod(2025, 2))
 
 
 def test_the_notice_names_the_period_counts_folder_and_files_as_the_original():
@@ -60,8 +62,8 @@ def test_the_notice_names_the_period_counts_folder_and_files_as_the_original():
         STAKEHOLDER_SUBJECT.format(period="FY2025_Q2")
         == "DPS Comparison Reports - FY2025_Q2 (Uploaded to Network Drive)"
     )
-    body = summary_html(summary, Path("/mnt/share"))
-    assert "<b>FY2025_Q2</b>" in body and "/mnt/share/dfps_dps/to_cps" in body
+    body = summary_html(summary, r"\\files.example.org\SHARE\dfps_dps\to_cps")
+    assert "<b>FY2025_Q2</b>" in body and r"\\files.example.org\SHARE\dfps_dps\to_cps" in body
     for label, count in (("DPS_total_runaway_events", 12), ("DPS_not_in_IMPACT", 3), ("IMPACT_not_in_DPS", 5)):
         assert f"<li>{label}: {count} " in body
     assert all(Path(name).name in body for name in summary["share_files"])

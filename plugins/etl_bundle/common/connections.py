@@ -21,7 +21,7 @@ BUNDLE_CONNECTIONS: dict[str, str] = {
     "dps_sftp": "DPS SFTP server for the missing-person exchange",
     "energy_transfer": "Energy Transfer informational postings (HTTP)",
     "smtp_default": "SMTP relay for alerts and stakeholder emails",
-    "network_share": "Network share for delivered files (filesystem path)",
+    "network_share": "Network share for delivered files (SMB share, or a mounted folder)",
     "moped_hasura": "Moped's Hasura GraphQL endpoint (admin secret in the password)",
 }
 
@@ -91,15 +91,20 @@ def _check_smtp(conn_id: str) -> str:
 
 
 def _check_share(conn_id: str) -> str:
+    import tempfile
     from pathlib import Path
 
-    from etl_bundle.common.share import share_root
+    from etl_bundle.common.share import open_share
 
-    root: Path = share_root(conn_id)
-    probe = root / ".connection-check"
-    probe.write_text("ok")
-    probe.unlink()
-    return "share writable"
+    with tempfile.TemporaryDirectory(prefix="share-check-") as tmp, open_share(conn_id) as share:
+        probe = Path(tmp) / ".connection-check"
+        probe.write_text("ok")
+        written = share.put(probe, "")
+        listed = [entry.name for entry in share.list("")]
+        share.remove(written)
+    if probe.name not in listed:
+        raise RuntimeError(f"connection {conn_id!r}: the probe written to the share is not in its listing")
+    return f"share writable ({len(listed) - 1} entries at its root)"
 
 
 _CHECKS = {
@@ -111,4 +116,5 @@ _CHECKS = {
     "http": _check_http,
     "smtp": _check_smtp,
     "fs": _check_share,
+    "samba": _check_share,
 }

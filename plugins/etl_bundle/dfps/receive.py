@@ -20,13 +20,14 @@ from typing import Any
 
 from etl_bundle.common.checksum import sha256_stream
 from etl_bundle.common.fiscal import FiscalPeriod
-from etl_bundle.common.private_files import copy_stamped, open_private
+from etl_bundle.common.private_files import open_private
 from etl_bundle.dfps.answer_files import Readiness, RemoteFile, pick_answers, readiness, stable
 
 log = logging.getLogger(__name__)
 
 OUTPUT_FOLDER = "dfps_dps/to_cps"
 ARCHIVE_FOLDER = "dfps_dps/archive"
+ANSWER_ARCHIVE = f"{ARCHIVE_FOLDER}/from_dps"
 REFERENCE_FOLDER = "dfps_dps/to_dps"
 STAKEHOLDERS_VARIABLE = "dfps_dps_stakeholders"
 DEFAULT_STAKEHOLDERS = "dfps-dps-stakeholders@example.org"
@@ -135,29 +136,31 @@ def collect_answer(
     """Download the files the sensor took, verify them, archive them and audit them."""
     from airflow.providers.sftp.hooks.sftp import SFTPHook
 
-    from etl_bundle.common.share import share_root
+    from etl_bundle.common.share import open_share
     from etl_bundle.dfps.audit import record_exchanges
 
     period = FiscalPeriod.parse(period_label)
-    root = share_root(share_conn_id)
-    archive = root / ARCHIVE_FOLDER / "from_dps"
     if found.get("from_archive"):
-        return archived_answer(root, archive, period)
-    archive.mkdir(parents=True, exist_ok=True)
+        with open_share(share_conn_id) as share:
+            return archived_answer(share, period)
     collected: dict[str, Any] = {"period": period.label, "counts": None}
-    with SFTPHook(ssh_conn_id=sftp_conn_id).get_managed_conn() as sftp:
+    with (
+        SFTPHook(ssh_conn_id=sftp_conn_id).get_managed_conn() as sftp,
+        open_share(share_conn_id) as share,
+        tempfile.TemporaryDirectory(prefix="dfps-collect-") as tmp,
+    ):
         for kind in ("results", "counts"):
             if not found.get(kind):
                 continue
             remote = RemoteFile(**found[kind])
-            # Straight into the archive (owner-only, under .part until verified): the copy every worker reads.
-            target = archive / archived_name(kind, period, stamp)
-            checked = download_verified(sftp, f"{remote_dir.rstrip('/')}/{remote.name}", target, remote)
-            with open(target, "rb") as text:
+            # Verified locally, then into the archive on the share (private): the copy every worker reads.
+            local = Path(tmp) / archived_name(kind, period, stamp)
+            checked = download_verified(sftp, f"{remote_dir.rstrip('/')}/{remote.name}", local, remote)
+            with open(local, "rb") as text:
                 lines = sum(1 for line in text if line.strip())
             collected[kind] = {
                 "remote": remote.as_dict(),
-                "archived": str(target.relative_to(root)),
+                "archived": share.put(local, ANSWER_ARCHIVE, private=True),
                 "lines": lines,
                 **checked,
             }
@@ -181,33 +184,33 @@ def collect_answer(
     return collected
 
 
-def archived_answer(root: Path, archive: Path, period: FiscalPeriod) -> dict[str, Any]:
+def archived_answer(share, period: FiscalPeriod) -> dict[str, Any]:
     """The period's answer as last collected (the newest archived results, and the counts collected
     with them), for a run that reconciles again: nothing is downloaded, audited or removed."""
-    from etl_bundle.common.checksum import sha256_of
+    import hashlib
 
-    # Only this period's own names: FY2025's glob also finds FY2025_Q1's copies.
+    # Only this period's own names: FY2025's pattern must not take FY2025_Q1's copies.
     named = re.compile(re.escape(archived_name("results", period, "@")).replace("@", r"(\d{8}_\d{6})") + "$")
-    stamps = sorted(found[1] for path in archive.glob("*.txt") if (found := named.match(path.name)))
+    entries = {entry.name: entry for entry in share.list(ANSWER_ARCHIVE)}
+    stamps = sorted(found[1] for name in entries if (found := named.match(name)))
     if not stamps:
         from airflow.sdk.exceptions import AirflowFailException
 
         raise AirflowFailException(
-            f"reconcile_from_archive: no {archived_name('results', period, '<stamp>')} in {archive}; "
-            "run without it to wait for DPS's answer"
+            f"reconcile_from_archive: no {archived_name('results', period, '<stamp>')} in "
+            f"{share.location(ANSWER_ARCHIVE)}; run without it to wait for DPS's answer"
         )
     collected: dict[str, Any] = {"period": period.label, "counts": None, "from_archive": True}
     for kind in ("results", "counts"):
-        path = archive / archived_name(kind, period, stamps[-1])
-        if path.is_file():
-            with open(path, "rb") as text:
-                lines = sum(1 for line in text if line.strip())
+        entry = entries.get(archived_name(kind, period, stamps[-1]))
+        if entry is not None:
+            data = share.read_bytes(entry.path)
             collected[kind] = {
                 "remote": None,
-                "archived": str(path.relative_to(root)),
-                "lines": lines,
-                "sha256": sha256_of(path),
-                "size_bytes": path.stat().st_size,
+                "archived": entry.path,
+                "lines": sum(1 for line in data.splitlines() if line.strip()),
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "size_bytes": len(data),
             }
     log.info("%s: reconciling again from the archived answer of %s", period.label, stamps[-1])
     return collected
@@ -216,15 +219,17 @@ def archived_answer(root: Path, archive: Path, period: FiscalPeriod) -> dict[str
 # --- reconciling ---------------------------------------------------------------------------
 
 
-def latest_reference(root: Path, period: FiscalPeriod) -> Path:
+def latest_reference(share, period: FiscalPeriod) -> str:
     """The newest reference workbook send delivered for the period (timestamps sort as text)."""
+    from fnmatch import fnmatchcase
+
     from etl_bundle.dfps.send import reference_name
 
     stem = Path(reference_name(period)).stem
-    found = sorted((root / REFERENCE_FOLDER).glob(f"{stem}_*.xlsx"))
+    found = sorted(entry.path for entry in share.list(REFERENCE_FOLDER) if fnmatchcase(entry.name, f"{stem}_*.xlsx"))
     if not found:
         raise FileNotFoundError(
-            f"no {stem}_<timestamp>.xlsx in {root / REFERENCE_FOLDER}: "
+            f"no {stem}_<timestamp>.xlsx in {share.location(REFERENCE_FOLDER)}: "
             f"dfps_dps_send has not delivered {period.label}'s reference; run it first"
         )
     return found[-1]
@@ -318,15 +323,15 @@ def build_workbooks(
     return paths, counts
 
 
-def read_results(root: Path, collected: dict[str, Any], period: FiscalPeriod):
+def read_results(share, collected: dict[str, Any], period: FiscalPeriod):
     """The archived results file, parsed; a file that cannot be read fails the task without retries."""
     from airflow.sdk.exceptions import AirflowFailException
 
     from etl_bundle.dfps.results import ResultsFileError, parse_results
 
-    results_file = root / collected["results"]["archived"]
+    results_file = collected["results"]["archived"]
     try:
-        results = parse_results(results_file.read_text(encoding="utf-8-sig", errors="strict"), results_file.name)
+        results = parse_results(share.read_text(results_file, encoding="utf-8-sig"), Path(results_file).name)
     except (ResultsFileError, UnicodeDecodeError) as err:
         # A bad file will not improve by retrying: stop, keep it on the server and in the archive.
         raise AirflowFailException(f"DPS results for {period.label} not usable: {err}") from err
@@ -343,18 +348,25 @@ def reconcile_period(
     q4_window: str = "fiscal_year",
 ) -> dict[str, Any]:
     """Parse the archived answer, reconcile it, deliver the workbooks to the share and archive them."""
-    from etl_bundle.common.share import share_root
+    from etl_bundle.common.share import open_share
+
+    with open_share(share_conn_id) as share:
+        return reconcile_on_share(share, FiscalPeriod.parse(period_label), collected, oracle_conn_id, stamp, q4_window)
+
+
+def reconcile_on_share(
+    share, period: FiscalPeriod, collected: dict[str, Any], oracle_conn_id: str, stamp: str, q4_window: str
+) -> dict[str, Any]:
+    from etl_bundle.common.share import stamped_name
     from etl_bundle.common.xlsx import read_workbook
     from etl_bundle.dfps.reconcile import event_window
     from etl_bundle.dfps.results import counts_warnings, unknown_statuses
 
-    period = FiscalPeriod.parse(period_label)
     window = event_window(period, q4_window)
-    root = share_root(share_conn_id)
-    results = read_results(root, collected, period)
+    results = read_results(share, collected, period)
     counts_text = None
     if collected.get("counts"):
-        counts_text = (root / collected["counts"]["archived"]).read_text(encoding="utf-8-sig", errors="replace")
+        counts_text = share.read_text(collected["counts"]["archived"], encoding="utf-8-sig", errors="replace")
     warnings = counts_warnings(counts_text, results) + unknown_statuses(results)
     warnings += [
         f"{results.file_name} line {reject.line}, field {reject.field}: {reject.reason}"
@@ -365,14 +377,18 @@ def reconcile_period(
     for warning in warnings:
         log.warning("%s: %s", period.label, warning)
 
-    reference_file = latest_reference(root, period)
-    reference = read_workbook(reference_file)
+    reference_file = latest_reference(share, period)
     lookups = read_lookups(oracle_conn_id, period)
     with tempfile.TemporaryDirectory(prefix="dfps-reconcile-") as tmp:
+        reference_copy = share.download(reference_file, Path(tmp) / Path(reference_file).name)
+        reference = read_workbook(reference_copy)
         built, counts = build_workbooks(results, reference, lookups, period, window, Path(tmp))
-        delivered = copy_stamped(list(built.values()), root / OUTPUT_FOLDER, stamp)
-        copy_stamped(list(built.values()), root / ARCHIVE_FOLDER / "to_cps", stamp)
-    copy_stamped([reference_file], root / ARCHIVE_FOLDER / "to_dps", stamp)
+        delivered = []
+        for path in built.values():
+            # Readable deliveries for the stakeholders; private copies in the archive.
+            delivered.append(share.put(path, OUTPUT_FOLDER, stamped_name(path.name, stamp)))
+            share.put(path, f"{ARCHIVE_FOLDER}/to_cps", stamped_name(path.name, stamp), private=True)
+        share.put(reference_copy, f"{ARCHIVE_FOLDER}/to_dps", stamped_name(reference_copy.name, stamp), private=True)
     counts.update(results_rows=len(results.rows), rejected_rows=len(results.rejects), reference_rows=len(reference))
     summary = {
         "period": period.label,
@@ -381,9 +397,9 @@ def reconcile_period(
         "from_archive": bool(collected.get("from_archive")),
         **counts,
         "warnings": warnings,
-        "reference": str(reference_file.relative_to(root)),
+        "reference": reference_file,
         "share_folder": OUTPUT_FOLDER,
-        "share_files": [str(path.relative_to(root)) for path in delivered],
+        "share_files": delivered,
     }
     log.info("%s reconciled: %s", period.label, {k: v for k, v in summary.items() if k != "warnings"})
     return summary
@@ -427,7 +443,7 @@ def load_results(
     from airflow.providers.postgres.hooks.postgres import PostgresHook
     from airflow.sdk import BaseHook
 
-    from etl_bundle.common.share import share_root
+    from etl_bundle.common.share import open_share
     from etl_bundle.common.sql import dialect_for_conn_type, render_sql
 
     period = FiscalPeriod.parse(period_label)
@@ -439,7 +455,8 @@ def load_results(
         log.info("%s: this results file was loaded by run %s at %s; not again", period.label, done[0], done[1])
         return {"loaded": False, "by_run": done[0], "sha256": sha256}
 
-    results = read_results(share_root(share_conn_id), collected, period)
+    with open_share(share_conn_id) as share:
+        results = read_results(share, collected, period)
     bounds = {"fiscal_year": period.fiscal_year, "quarter": period.quarter}
     rows = [{name: row.get(name) for name in LOADED_COLUMNS} | bounds for row in results.rows]
     source = BaseHook.get_connection(oracle_conn_id)
@@ -480,7 +497,7 @@ def notify_stakeholders(summary: dict[str, Any], *, warehouse_conn_id: str, shar
     from airflow.providers.postgres.hooks.postgres import PostgresHook
 
     from etl_bundle.common.mail import recipients, send_mail
-    from etl_bundle.common.share import share_root
+    from etl_bundle.common.share import open_share
     from etl_bundle.common.sql import render_sql
 
     to = recipients(STAKEHOLDERS_VARIABLE, DEFAULT_STAKEHOLDERS)
@@ -494,25 +511,23 @@ def notify_stakeholders(summary: dict[str, Any], *, warehouse_conn_id: str, shar
             conn.commit()
             log.info("%s: the stakeholders were already told by this run", summary["period"])
             return False
-        send_mail(
-            to,
-            STAKEHOLDER_SUBJECT.format(period=summary["period"]),
-            summary_html(summary, share_root(share_conn_id)),
-        )
+        with open_share(share_conn_id) as share:
+            folder = share.location(summary["share_folder"])
+        send_mail(to, STAKEHOLDER_SUBJECT.format(period=summary["period"]), summary_html(summary, folder))
         conn.commit()
     log.info("%s: stakeholders told (%d recipients)", summary["period"], len(to))
     return True
 
 
-def summary_html(summary: dict[str, Any], share: Path) -> str:
-    """The notice's body: the period, the counts, the warnings and where the workbooks are. No names."""
+def summary_html(summary: dict[str, Any], folder: str) -> str:
+    """The notice's body: the period, the counts, the warnings and where the workbooks are (``folder``,
+    as people reach it: a UNC path on SMB). No names."""
     from html import escape
 
-    folder = share / summary["share_folder"]
     lines = [
         f"<p>The DPS comparison reports for <b>{escape(summary['period'])}</b> "
         f"(events from {summary['window'][0]} to {summary['window'][1]}) are on the network drive, in "
-        f"<code>{escape(str(folder))}</code>:</p>",
+        f"<code>{escape(folder)}</code>:</p>",
         "<ul>",
         f"<li>DPS_total_runaway_events: {summary['events_rows']} runaway events</li>",
         f"<li>DPS_not_in_IMPACT: {summary['not_in_impact_rows']} in DPS but not on IMPACT's runaway list</li>",
@@ -559,14 +574,14 @@ def remove_answer(sftp_conn_id: str, remote_dir: str, collected: dict[str, Any])
 
 def purge_archive(share_conn_id: str, retention_days: int, now: datetime) -> dict[str, Any]:
     """Delete archived copies older than the retention (by modification time)."""
-    from etl_bundle.common.share import share_root
+    from etl_bundle.common.share import open_share
 
-    archive = share_root(share_conn_id) / ARCHIVE_FOLDER
     cutoff = (now - timedelta(days=retention_days)).timestamp()
     purged = 0
-    for path in sorted(archive.rglob("*")) if archive.is_dir() else []:
-        if path.is_file() and path.stat().st_mtime < cutoff:
-            path.unlink()
-            purged += 1
+    with open_share(share_conn_id) as share:
+        for entry in list(share.files_under(ARCHIVE_FOLDER)):
+            if entry.mtime < cutoff:
+                share.remove(entry.path)
+                purged += 1
     log.info("purged %d archived files older than %d days", purged, retention_days)
     return {"purged": purged, "retention_days": retention_days, "cutoff": date.fromtimestamp(cutoff).isoformat()}

@@ -15,7 +15,7 @@ from typing import Any
 
 from etl_bundle.common.checksum import sha256_of, sha256_stream
 from etl_bundle.common.fiscal import FiscalPeriod
-from etl_bundle.common.private_files import copy_stamped, open_private
+from etl_bundle.common.private_files import open_private
 from etl_bundle.dfps.children import REFERENCE_COLUMNS, Child, as_date, fixed_width_lines, prepare, validate_lines
 
 log = logging.getLogger(__name__)
@@ -113,11 +113,12 @@ def configured_upload_mode() -> int | None:
 
 
 def deliver_to_share(files: list[Path], share_conn_id: str, stamp: str) -> list[str]:
-    """Owner-only copies on the share, the run's timestamp after the period already in each name."""
-    from etl_bundle.common.share import share_root
+    """The files on the share for the stakeholders (the share's default access), each named
+    ``{stem}_{stamp}{ext}`` as the original, the period already in the stem."""
+    from etl_bundle.common.share import open_share, stamped_name
 
-    root = share_root(share_conn_id)
-    return [str(copy.relative_to(root)) for copy in copy_stamped(files, root / SHARE_FOLDER, stamp)]
+    with open_share(share_conn_id) as share:
+        return [share.put(file, SHARE_FOLDER, stamped_name(file.name, stamp)) for file in files]
 
 
 def send_period(

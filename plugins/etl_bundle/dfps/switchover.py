@@ -38,13 +38,13 @@ def sent_by_original(period: FiscalPeriod, share_conn_id: str) -> str | None:
     """How we know the original already sent ``period``, or None."""
     from airflow.sdk import Variable, conf
 
-    from etl_bundle.common.share import share_root
+    from etl_bundle.common.share import open_share
 
     if period.label in listed_periods(Variable.get(SENT_BY_ORIGINAL_VARIABLE, default=None)):
         return f"listed in the Variable {SENT_BY_ORIGINAL_VARIABLE}"
-    folder = share_root(share_conn_id) / conf.get("dfps_dps", "original_share_dir", fallback=ORIGINAL_SHARE_DIR)
-    if folder.is_dir():
-        found = original_delivery((path.name for path in folder.iterdir()), period)
-        if found:
-            return f"the original's copy {folder.name}/{found} is on the share"
+    folder = conf.get("dfps_dps", "original_share_dir", fallback=ORIGINAL_SHARE_DIR)
+    with open_share(share_conn_id) as share:
+        found = original_delivery((entry.name for entry in share.list(folder) if not entry.is_dir), period)
+    if found:
+        return f"the original's copy {folder.rstrip('/').rsplit('/', 1)[-1]}/{found} is on the share"
     return None
