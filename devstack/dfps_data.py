@@ -525,7 +525,7 @@ def results_lines(reference: Iterable[dict[str, Any]], period: Any, rng: random.
     by_person: dict[Any, list[dict[str, Any]]] = {}
     for ref in reference:
         by_person.setdefault(ref["Person_ID"], []).append(ref)
-    people = sorted(by_person)
+    people = sorted(by_person, key=int)  # Person_ID is text in the workbook
     chosen = sorted(rng.sample(people, round(len(people) * ANSWER_SHARE)))
     start, end = period.start, period.next_start - timedelta(days=1)
     lines = []

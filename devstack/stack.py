@@ -276,15 +276,9 @@ def running_state() -> dict[str, Any]:
 
 
 def devstack_env() -> dict[str, str]:
-    """The environment of the Airflow commands the devstack runs: the current one plus ``.devstack/env``.
-
-    PYTHONSAFEPATH keeps the ``airflow`` script's folder (the venv's bin) off ``sys.path``:
-    impacket, the SMB stand-in, installs example scripts there (``smbclient.py``, ...) that
-    would shadow the samba provider's ``smbclient`` package in every Airflow process.
-    """
+    """The environment of the Airflow commands the devstack runs: the current one plus ``.devstack/env``."""
     env = dict(os.environ)
     env.update(environment(load_state()))
-    env["PYTHONSAFEPATH"] = "1"
     return env
 
 

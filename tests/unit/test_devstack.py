@@ -145,3 +145,13 @@ def test_the_demo_runs_the_connections_check_first_and_receive_after_send():
     assert order.index("dfps_dps_receive") > order.index("dfps_dps_send")
     assert order.index("dfps_dps_receive_yearly") > order.index("dfps_dps_send_yearly")
     assert set(order) == {p.stem for p in (demo.paths.PROJECT_ROOT / "dags").glob("*.py")}
+
+
+def test_no_impacket_example_script_shadows_a_package_for_airflow_commands():
+    import sys
+    from pathlib import Path
+
+    from devstack.install import drop_impacket_scripts
+
+    drop_impacket_scripts()  # what make does after installing
+    assert not (Path(sys.executable).parent / "smbclient.py").exists()

@@ -36,7 +36,7 @@ def mdy(text: str) -> date | None:
 
 def test_reference_is_the_periods_children_as_send_prepares_them(reference):
     quarter = {row[0] for row in dfps_data.generated(1000) if (row[8], row[9]) == (2026, 4)}
-    assert reference and {ref["Person_ID"] for ref in reference} <= quarter
+    assert reference and {int(ref["Person_ID"]) for ref in reference} <= quarter
     assert all(ref["Name"] == ref["Name"].upper() and len(ref["Name"]) <= 30 for ref in reference)
 
 

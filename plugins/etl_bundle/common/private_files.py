@@ -16,22 +16,3 @@ def open_private(path: Path, mode: str = "wb", encoding: str | None = None) -> I
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, OWNER_ONLY)
     os.fchmod(descriptor, OWNER_ONLY)  # an existing file keeps its mode through O_CREAT
     return os.fdopen(descriptor, mode, encoding=encoding)
-
-
-def copy_private(source: Path, target: Path) -> None:
-    """Copy ``source`` to ``target``, the copy owner-only from its first byte."""
-    import shutil
-
-    with open(source, "rb") as data, open_private(target) as out:
-        shutil.copyfileobj(data, out)
-
-
-def copy_stamped(files: list[Path], folder: Path, stamp: str) -> list[Path]:
-    """Owner-only copies in ``folder``, each named ``<stem>_<stamp><suffix>`` (the run's timestamp)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    copies = []
-    for file in files:
-        target = folder / f"{file.stem}_{stamp}{file.suffix}"
-        copy_private(file, target)
-        copies.append(target)
-    return copies
