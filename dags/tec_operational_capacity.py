@@ -64,6 +64,13 @@ with DAG(
         "publish_deadline_hours": Param(30, type="number", minimum=0, description="Hours after gas-day start"),
         "poke_interval_seconds": Param(300, type="integer", minimum=1),
         "max_rejected_rows": Param(50, type="integer", minimum=0),
+        "lookback_days": Param(
+            None,
+            type=["null", "integer"],
+            minimum=0,
+            description="Earlier gas days re-checked once (default: lookback_days in energy_transfer.yaml, 3)",
+        ),
+        "replay": Param(False, type="boolean", description="Load from the raw archive, not from Energy Transfer"),
     },
     tags=["tec", "http", "postgres"],
     doc_md=__doc__,
@@ -100,6 +107,7 @@ with DAG(
                 run_id=context["run_id"],
                 dry_run=params["dry_run"],
                 max_rejected_rows=params["max_rejected_rows"],
+                replay=params["replay"],
             )
 
         @task
@@ -110,4 +118,13 @@ with DAG(
 
         quality_gate(load(published.output))
 
-    migrate_schema() >> cycle.expand(target=plan_cycles())
+    @task(trigger_rule="all_done")
+    def check_cycles(targets: list[dict], **context) -> dict:
+        """Fails when no cycle of the gas day was loaded: all skipped is not green."""
+        from etl_bundle.tec.load import check_run_outcome
+
+        return check_run_outcome(targets, context["ti"])
+
+    targets = plan_cycles()
+    cycles = cycle.expand(target=targets)
+    migrate_schema() >> cycles >> check_cycles(targets)
