@@ -342,3 +342,63 @@ def test_config_refuses_an_unsafe_table_name(tmp_path):
     path.write_text(yaml.safe_dump(bad))
     with pytest.raises(ValueError, match="identifier"):
         load_config(path)
+
+
+def test_cycle_codes_are_energy_transfers_evidenced_ones():
+    """Reference original-contracts.md §3.2: 0 Timely, 1 Evening, 3/4/7 Intraday 1/2/3, 5 Final."""
+    codes = {name: cycle["code"] for name, cycle in CONFIG["cycles"].items()}
+    assert codes == {"Timely": 0, "Evening": 1, "Intraday 1": 3, "Intraday 2": 4, "Intraday 3": 7, "Final": 5}
+
+
+def test_plan_with_look_back_adds_the_previous_days_once_each():
+    targets = plan_targets(CONFIG, date(2025, 6, 8), cycles=["Evening"], lookback_days=3)
+    assert [(x["gas_day"], x["lookback"]) for x in targets] == [
+        ("2025-06-08", False),
+        ("2025-06-07", True),
+        ("2025-06-06", True),
+        ("2025-06-05", True),
+    ]
+    assert CONFIG["lookback_days"] == 3
+
+
+def test_another_cycles_file_is_named_as_found():
+    publication = t.check_publication(
+        status=200,
+        content_disposition='attachment; filename="TW_OperationallyAvailable_Timely_06-08-2025.csv"',
+        body_size=5000,
+        expected_cycle="Intraday 1",
+        gas_day=date(2025, 6, 8),
+        rules=RULES,
+        min_body_bytes=200,
+    )
+    assert (publication.published, publication.found_cycle) == (False, "Timely")
+
+
+@pytest.mark.parametrize(("header", "seconds"), [(None, None), ("", None), ("7", 7.0), (" 12 ", 12.0), ("soon", None)])
+def test_retry_after_in_seconds(header, seconds):
+    from etl_bundle.tec.fetch import retry_after_seconds
+
+    assert retry_after_seconds(header) == seconds
+
+
+def test_archive_prunes_by_gas_day_and_finds_the_newest(tmp_path, monkeypatch):
+    from etl_bundle.tec import archive
+
+    monkeypatch.setattr(archive, "archive_root", lambda settings: tmp_path)
+    settings = {"retention_days": 2}
+    for day, stamp in ((date(2025, 6, 1), 1749000000.0), (date(2025, 6, 8), 1749400000.0)):
+        archive.archive_file(
+            settings, endpoint="tw", gas_day=day, cycle_id="Evening", filename="f.csv", body=b"x", downloaded_at=stamp
+        )
+    archive.archive_file(
+        settings,
+        endpoint="tw",
+        gas_day=date(2025, 6, 8),
+        cycle_id="Evening",
+        filename="g.csv",
+        body=b"y",
+        downloaded_at=1749400100.0,
+    )
+    assert sorted(p.name for p in (tmp_path / "tw").iterdir()) == ["2025-06-08"]
+    path, downloaded_at = archive.latest_archived(settings, "tw", date(2025, 6, 8), "Evening")
+    assert (archive.original_name(path), downloaded_at, path.read_bytes()) == ("g.csv", 1749400100.0, b"y")
