@@ -6,8 +6,10 @@ Transwestern's operationally available capacity from Energy Transfer, one run pe
 
 **Reads:** `GET /ipost/TW/capacity/operationally-available?...&gasDay=MM/DD/YYYY&cycle=N`
 on the `energy_transfer` connection, for the endpoints and cycles in
-`include/tec/energy_transfer.yaml` (default cycles Evening, Intraday 1, 2, 3; their
-numeric codes are configurable because Energy Transfer does not document them).
+`include/tec/energy_transfer.yaml` (default cycles Evening, Intraday 1, 2, 3; Energy
+Transfer's codes as evidenced: 0 Timely (its default), 1 Evening, 3/4/7 Intraday 1/2/3,
+5 Final). Each run also re-checks the previous `lookback_days` (3) gas days once, so a
+day missed in an outage loads and a republished file opens new history versions.
 
 **Writes** (`warehouse_postgres`): `staging.operational_capacity`, the original's table
 (adopted by `migrate_schema`, migrations in `include/sql/tec/migrations/`; its `id`,
@@ -24,7 +26,14 @@ original's rows carry its download date (see the README's differences table).
 must carry that cycle's CSV file name for that date), load (COPY to staging, merge
 and history in one transaction), then a quality gate (no null or duplicate keys,
 loaded == parsed == current versions). A cycle not published by
-`publish_deadline_hours` after the gas day's midnight ends **skipped**, naming it.
+`publish_deadline_hours` after the gas day's midnight ends **skipped**, naming it. A
+file naming another cycle (a wrong code) is a WARNING, and an alert mail if the deadline
+passes with it; `check_cycles` fails the run when no cycle of the gas day was loaded.
+HTTP 403/429 are retried with backoff (Retry-After honoured); other 4xx fail at once.
+
+**Raw archive:** every loaded file is kept on the share (`network_share`, `tec_raw/`,
+`retention_days` in the yaml). Replay without Energy Transfer: trigger with
+`{"gas_day": "YYYY-MM-DD", "cycles": ["Evening"], "replay": true}`.
 
 **Logical date → gas day:** a run's logical date is the Central midnight that
 starts its gas day (schedule `0 0 * * *` America/Chicago), so
