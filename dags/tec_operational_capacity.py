@@ -129,10 +129,10 @@ with DAG(
 
     @task(trigger_rule="all_done")
     def check_cycles(targets: list[dict], **context) -> dict:
-        """Fails when no cycle of the gas day was loaded: all skipped is not green."""
+        """The run's leaf: fails when a cycle failed, or when no cycle of the gas day was loaded."""
         from etl_bundle.tec.load import check_run_outcome
 
-        return check_run_outcome(targets, context["ti"])
+        return check_run_outcome(targets, context["ti"], dry_run=context["params"]["dry_run"])
 
     targets = plan_cycles()
     cycles = cycle.expand(target=targets)

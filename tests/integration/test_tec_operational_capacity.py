@@ -215,6 +215,7 @@ def test_bad_rows_are_rejected_and_a_bad_header_fails_naming_nothing_loaded(tec_
     result = run(tec_dag, gas_day=day.isoformat(), cycles=["Intraday 1", "Intraday 2"])
     assert result.state == "failed"
     assert task_states(result)["cycle.load"] == ["success", "failed"]
+    assert task_states(result)["check_cycles"] == ["failed"]
     assert slice_counts(warehouse, day) == {"Intraday_1": LOCATIONS - 1}
     rejects = warehouse.execute(
         "SELECT line_number, field, reason, raw_record->>'loc' FROM staging.operational_capacity_rejects "

@@ -262,25 +262,33 @@ def check_loaded_cycle(loaded: dict[str, Any], *, conn_id: str) -> dict[str, Any
     return {"checked": True, "loaded_rows": loaded_rows, "original_rows_kept": original_rows_kept}
 
 
-def check_run_outcome(targets: list[dict[str, Any]], ti) -> dict[str, Any]:
-    """The run's final check (trigger rule all_done): when every cycle of the run's own gas
-    day ended skipped (none published by its deadline), the run fails naming them and why,
-    instead of showing green. Look-back targets do not count (usually nothing new)."""
+def check_run_outcome(targets: list[dict[str, Any]], ti, *, dry_run: bool) -> dict[str, Any]:
+    """The run's final check (trigger rule all_done, the run's leaf, so its state is the run's):
+    fails naming every cycle whose wait, load or gate failed, and fails when every cycle of
+    the run's own gas day ended skipped (none published by its deadline), naming them and
+    why, instead of showing green. Skipped look-back targets are normal (nothing new)."""
     from airflow.sdk.exceptions import AirflowFailException
 
     from etl_bundle.tec.config import target_label
     from etl_bundle.tec.sensors import OUTCOME_KEY
 
-    sensor = "cycle.wait_until_published"
-    published, skipped = [], []
+    loaded, skipped, failed = [], [], []
     for index, target in enumerate(targets):
-        if target.get("lookback"):
+        label = target_label(target)
+        if ti.xcom_pull(task_ids="cycle.wait_until_published", map_indexes=index) is not None:
+            if dry_run or ti.xcom_pull(task_ids="cycle.quality_gate", map_indexes=index) is not None:
+                loaded.append(label)
+            else:
+                failed.append(f"{label}: published, but its load or quality gate failed")
             continue
-        if ti.xcom_pull(task_ids=sensor, map_indexes=index) is not None:
-            published.append(target_label(target))
-            continue
-        outcome = ti.xcom_pull(task_ids=sensor, key=OUTCOME_KEY, map_indexes=index)
-        skipped.append(outcome["reason"] if outcome else f"{target_label(target)}: not published (no answer kept)")
-    if not published:
+        outcome = ti.xcom_pull(task_ids="cycle.wait_until_published", key=OUTCOME_KEY, map_indexes=index)
+        if outcome is None:
+            failed.append(f"{label}: waiting for it failed")
+        elif not target.get("lookback"):
+            skipped.append(outcome["reason"])
+    if failed:
+        raise AirflowFailException("cycle task(s) failed: " + "; ".join(failed))
+    own_day = [t for t in targets if not t.get("lookback")]
+    if own_day and len(skipped) == len(own_day):
         raise AirflowFailException("no cycle of the run's gas day was loaded: " + "; ".join(skipped))
-    return {"published": published, "skipped": skipped}
+    return {"loaded": loaded, "skipped": skipped}
