@@ -131,9 +131,9 @@ def prepare_warehouse(conn) -> str:
 
 def seed(state: dict[str, Any], size: int, days: int = 8) -> str:
     """Recent gas days up to today (Central), every cycle published, with a few planted faults:
-    today-1 Intraday 3 late (15 min), today-2 Evening never, today-3 Intraday 2 malformed
-    (unknown column), today-4 Intraday 1 an HTML error page with 200, today-5 Intraday 1
-    two bad rows."""
+    today-1 Intraday 3 late (15 min), today-2 Evening never, today-3 Intraday 1 an HTML
+    error page with 200, today-4 Intraday 2 malformed (unknown column: beyond the 3-day
+    look-back, so today's run stays green), today-5 Intraday 1 two bad rows."""
     locations = max(10, min(size, 2000))
     today = datetime.now(CENTRAL).date()
     for offset in range(days):
@@ -146,9 +146,9 @@ def seed(state: dict[str, Any], size: int, days: int = 8) -> str:
                 continue
             if planted == (1, "Intraday 3"):
                 publish(gas_day, cycle, text, publish_at=time.time() + 15 * 60)
-            elif planted == (3, "Intraday 2"):
+            elif planted == (4, "Intraday 2"):
                 publish(gas_day, cycle, text.replace("Loc Zn,", "Loc Zone Code,", 1))
-            elif planted == (4, "Intraday 1"):
+            elif planted == (3, "Intraday 1"):
                 page = "<html><body><h1>Service temporarily unavailable</h1>" + " " * 300 + "</body></html>\n"
                 publish(gas_day, cycle, page, name="error.html")
             elif planted == (5, "Intraday 1"):

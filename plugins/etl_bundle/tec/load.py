@@ -159,7 +159,7 @@ def load_published_cycle(
     answer, publication = fetch_cycle(http_conn_id, published, config, replay=replay)
     if not publication.published:
         raise RuntimeError(f"{target_label(published)} was published but now answers: {publication.reason}")
-    if not replay:
+    if not (replay or dry_run):  # archived before parsing: a file that fails to parse is kept too
         from etl_bundle.tec.archive import archive_file
 
         archived = archive_file(
