@@ -402,3 +402,50 @@ def test_archive_prunes_by_gas_day_and_finds_the_newest(tmp_path, monkeypatch):
     assert sorted(p.name for p in (tmp_path / "tw").iterdir()) == ["2025-06-08"]
     path, downloaded_at = archive.latest_archived(settings, "tw", date(2025, 6, 8), "Evening")
     assert (archive.original_name(path), downloaded_at, path.read_bytes()) == ("g.csv", 1749400100.0, b"y")
+
+
+class RecordedXComs:
+    """Stands for a task instance's xcom_pull over recorded (task, key, map index) values."""
+
+    def __init__(self, values):
+        self.values = values
+
+    def xcom_pull(self, task_ids, map_indexes, key="return_value"):
+        return self.values.get((task_ids, key, map_indexes))
+
+
+SENSOR, GATE = "cycle.wait_until_published", "cycle.quality_gate"
+
+
+def test_run_check_fails_when_every_cycle_of_the_day_was_skipped_naming_why():
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from etl_bundle.tec.load import check_run_outcome
+
+    targets = plan_targets(CONFIG, date(2025, 6, 8), cycles=["Intraday 1", "Evening"], lookback_days=1)
+    skipped = {(SENSOR, "outcome", i): {"reason": f"cycle {i} never published"} for i in range(4)}
+    with pytest.raises(AirflowFailException, match="no cycle .* cycle 0 never published; cycle 1 never published"):
+        check_run_outcome(targets, RecordedXComs(skipped), dry_run=False)
+
+    one_loaded = {**skipped, (SENSOR, "return_value", 1): {"filename": "x"}, (GATE, "return_value", 1): {}}
+    assert check_run_outcome(targets, RecordedXComs(one_loaded), dry_run=False)["loaded"] == [
+        "tw_operational_capacity Evening of gas day 2025-06-08"
+    ]
+
+
+def test_run_check_fails_when_a_cycle_failed_even_if_others_loaded():
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from etl_bundle.tec.load import check_run_outcome
+
+    targets = plan_targets(CONFIG, date(2025, 6, 8), cycles=["Intraday 1", "Evening"])
+    xcoms = {
+        (SENSOR, "return_value", 0): {"filename": "x"},
+        (GATE, "return_value", 0): {},
+        (SENSOR, "return_value", 1): {"filename": "y"},
+    }
+    with pytest.raises(AirflowFailException, match="Evening of gas day 2025-06-08: published, but its load"):
+        check_run_outcome(targets, RecordedXComs(xcoms), dry_run=False)
+    assert len(check_run_outcome(targets, RecordedXComs(xcoms), dry_run=True)["loaded"]) == 2
+    with pytest.raises(AirflowFailException, match="Intraday 1 of gas day 2025-06-08: waiting for it failed"):
+        check_run_outcome(targets, RecordedXComs({k: v for k, v in xcoms.items() if k[2] == 1}), dry_run=True)
