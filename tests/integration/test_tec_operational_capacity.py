@@ -273,6 +273,7 @@ def test_a_5xx_is_retried_with_backoff_and_a_4xx_fails_at_once_with_the_url(devs
 def test_a_403_or_429_is_retried_honouring_retry_after_and_the_sensor_waits_it_out(
     tec_dag, warehouse, devstack_state, fresh_day
 ):
+    from devstack import paths
     from etl_bundle.tec.config import load_config
     from etl_bundle.tec.fetch import ThrottledError, download
 
@@ -291,6 +292,14 @@ def test_a_403_or_429_is_retried_honouring_retry_after_and_the_sensor_waits_it_o
     et.throttle(403, 3)
     with pytest.raises(ThrottledError, match=r"HTTP 403 .* for http://127\.0\.0\.1:\d+/ipost/"):
         download("energy_transfer", endpoint, day, code, {**config["request"], "retry_attempts": 2})
+
+    # A Retry-After longer than a task should sleep: given up at once, asked again later.
+    et.throttle(429, 5, retry_after=3600)
+    started = time.monotonic()
+    with pytest.raises(ThrottledError, match="HTTP 429"):
+        download("energy_transfer", endpoint, day, code, {**config["request"], "retry_attempts": 3})
+    assert time.monotonic() - started < 5
+    (paths.energy_transfer_dir() / "throttle").unlink()
 
     # The sensor takes a refusal that outlasts the retries as "not yet" and loads on a later poke.
     et.throttle(403, 4)

@@ -40,6 +40,13 @@ def retry_after_seconds(header: str | None) -> float | None:
         return None
 
 
+def _asked_to_wait_longer_than_a_task_should_sleep(state) -> bool:
+    """A Retry-After beyond the cap: give up now, so the next poke or task retry asks again
+    later instead of a worker sleeping through it."""
+    error = state.outcome.exception()
+    return isinstance(error, ThrottledError) and error.retry_after is not None and error.retry_after > MAX_WAIT_SECONDS
+
+
 def _backoff(state) -> float:
     """Exponential backoff, or the server's Retry-After when it sent one (both capped)."""
     error = state.outcome.exception()
@@ -99,7 +106,10 @@ def download(
 
     retrying = tenacity.retry(
         retry=tenacity.retry_if_exception_type((TransientHttpError, requests.ConnectionError, requests.Timeout)),
-        stop=tenacity.stop_after_attempt(int(request.get("retry_attempts", 3))),
+        stop=tenacity.stop_any(
+            tenacity.stop_after_attempt(int(request.get("retry_attempts", 3))),
+            _asked_to_wait_longer_than_a_task_should_sleep,
+        ),
         wait=_backoff,
         before_sleep=lambda state: log.warning(
             "Energy Transfer request failed (%s); retrying", state.outcome.exception()
