@@ -6,8 +6,10 @@ Transwestern's operationally available capacity from Energy Transfer, one run pe
 
 **Reads:** `GET /ipost/TW/capacity/operationally-available?...&gasDay=MM/DD/YYYY&cycle=N`
 on the `energy_transfer` connection, for the endpoints and cycles in
-`include/tec/energy_transfer.yaml` (default cycles Evening, Intraday 1, 2, 3; their
-numeric codes are configurable because Energy Transfer does not document them).
+`include/tec/energy_transfer.yaml` (default cycles Evening, Intraday 1, 2, 3; Energy
+Transfer's codes as evidenced: 0 Timely (its default), 1 Evening, 3/4/7 Intraday 1/2/3,
+5 Final). Each run also re-checks the previous `lookback_days` (3) gas days once, so a
+day missed in an outage loads and a republished file opens new history versions.
 
 **Writes** (`warehouse_postgres`): `staging.operational_capacity`, the original's table
 (adopted by `migrate_schema`, migrations in `include/sql/tec/migrations/`; its `id`,
@@ -24,7 +26,14 @@ original's rows carry its download date (see the README's differences table).
 must carry that cycle's CSV file name for that date), load (COPY to staging, merge
 and history in one transaction), then a quality gate (no null or duplicate keys,
 loaded == parsed == current versions). A cycle not published by
-`publish_deadline_hours` after the gas day's midnight ends **skipped**, naming it.
+`publish_deadline_hours` after the gas day's midnight ends **skipped**, naming it. A
+file naming another cycle (a wrong code) is a WARNING, and an alert mail if the deadline
+passes with it; `check_cycles` fails the run when no cycle of the gas day was loaded.
+HTTP 403/429 are retried with backoff (Retry-After honoured); other 4xx fail at once.
+
+**Raw archive:** every loaded file is kept on the share (`network_share`, `tec_raw/`,
+`retention_days` in the yaml). Replay without Energy Transfer: trigger with
+`{"gas_day": "YYYY-MM-DD", "cycles": ["Evening"], "replay": true}`.
 
 **Logical date → gas day:** a run's logical date is the Central midnight that
 starts its gas day (schedule `0 0 * * *` America/Chicago), so
@@ -64,6 +73,13 @@ with DAG(
         "publish_deadline_hours": Param(30, type="number", minimum=0, description="Hours after gas-day start"),
         "poke_interval_seconds": Param(300, type="integer", minimum=1),
         "max_rejected_rows": Param(50, type="integer", minimum=0),
+        "lookback_days": Param(
+            None,
+            type=["null", "integer"],
+            minimum=0,
+            description="Earlier gas days re-checked once (default: lookback_days in energy_transfer.yaml, 3)",
+        ),
+        "replay": Param(False, type="boolean", description="Load from the raw archive, not from Energy Transfer"),
     },
     tags=["tec", "http", "postgres"],
     doc_md=__doc__,
@@ -100,6 +116,7 @@ with DAG(
                 run_id=context["run_id"],
                 dry_run=params["dry_run"],
                 max_rejected_rows=params["max_rejected_rows"],
+                replay=params["replay"],
             )
 
         @task
@@ -110,4 +127,13 @@ with DAG(
 
         quality_gate(load(published.output))
 
-    migrate_schema() >> cycle.expand(target=plan_cycles())
+    @task(trigger_rule="all_done", retries=0)  # its verdict does not change on retry
+    def check_cycles(targets: list[dict], **context) -> dict:
+        """The run's leaf: fails when a cycle failed, or when no cycle of the gas day was loaded."""
+        from etl_bundle.tec.load import check_run_outcome
+
+        return check_run_outcome(targets, context["ti"], dry_run=context["params"]["dry_run"])
+
+    targets = plan_cycles()
+    cycles = cycle.expand(target=targets)
+    migrate_schema() >> cycles >> check_cycles(targets)

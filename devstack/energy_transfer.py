@@ -2,7 +2,13 @@
 
 The real URL shape is
 ``/ipost/TW/capacity/operationally-available?f=csv&...&gasDay=MM%2FDD%2FYYYY&...&cycle=N``.
-A request maps to the folder ``<data-dir>/<path after /ipost/>/<YYYY-MM-DD>/cycle-<N>/``:
+The stand-in keeps files by cycle name, ``<data-dir>/<path after /ipost/>/<YYYY-MM-DD>/<Cycle>/``
+(``Intraday_1``, ``Evening``, ...), and maps the numeric ``cycle=N`` to a cycle with its
+own copy of Energy Transfer's codes (``CYCLE_CODES``, from the evidence of reference
+original-contracts.md §3.2, never from the bundle's configuration). A code Energy
+Transfer does not know (2, 6, 8, anything else, or none) is answered as the real site
+answers it: with its default cycle's file (Timely, code 0). So a wrong code in the
+bundle's configuration gets another cycle's file, as in production. In that folder:
 
 - one ``*.csv`` there: answered 200 with it and ``Content-Disposition: attachment;
   filename="<its name>"``, as Energy Transfer names its downloads;
@@ -11,12 +17,17 @@ A request maps to the folder ``<data-dir>/<path after /ipost/>/<YYYY-MM-DD>/cycl
 - a file ``publish_at`` holding a Unix time: nothing is published before then (a late cycle);
 - nothing: answered 200 with an empty body (the cycle is not published yet).
 
+A file ``throttle`` in ``<data-dir>`` holding ``STATUS COUNT [RETRY_AFTER]`` (e.g. ``429 2 1``)
+answers the next COUNT requests with STATUS (403 or 429: a firewall or rate limit),
+with a ``Retry-After`` header when given, then is removed.
+
 Files can be dropped in while the server runs; each request reads the folder anew.
 """
 
 from __future__ import annotations
 
 import argparse
+import threading
 import time
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,6 +35,30 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 ROUTING_PREFIX = "/ipost/"
+# Energy Transfer's cycle codes (reference §3.2): the stand-in's own table.
+CYCLE_CODES = {"0": "Timely", "1": "Evening", "3": "Intraday_1", "4": "Intraday_2", "7": "Intraday_3", "5": "Final"}
+DEFAULT_CODE = "0"  # what the site answers for a code it does not know
+THROTTLE_FILE = "throttle"
+_throttle_lock = threading.Lock()
+
+
+def cycle_folder_name(code: str | None) -> str:
+    """The cycle Energy Transfer answers for ``code``: unknown codes get the default cycle."""
+    return CYCLE_CODES.get(code or DEFAULT_CODE, CYCLE_CODES[DEFAULT_CODE])
+
+
+def take_throttle(data_dir: Path) -> tuple[int, str | None] | None:
+    """(status, Retry-After) while a ``throttle`` file asks for refusals, counting one down."""
+    with _throttle_lock:
+        file = data_dir / THROTTLE_FILE
+        if not file.exists():
+            return None
+        status, count, *retry_after = file.read_text().split()
+        if int(count) <= 1:
+            file.unlink()
+        else:
+            file.write_text(" ".join([status, str(int(count) - 1), *retry_after]))
+        return int(status), (retry_after[0] if retry_after else None)
 
 
 def resolve(data_dir: Path, raw_path: str) -> tuple[int, Path | None, str]:
@@ -38,9 +73,9 @@ def resolve(data_dir: Path, raw_path: str) -> tuple[int, Path | None, str]:
         gas_day = datetime.strptime(query["gasDay"][0], "%m/%d/%Y").date()
     except (KeyError, ValueError):
         return 400, None, "gasDay missing or not MM/DD/YYYY"
-    cycle = query.get("cycle", ["all"])[0]
+    cycle = cycle_folder_name(query.get("cycle", [None])[0])
     endpoint = parts.path[len(ROUTING_PREFIX) :].strip("/")
-    folder = data_dir / endpoint / gas_day.isoformat() / f"cycle-{cycle}"
+    folder = data_dir / endpoint / gas_day.isoformat() / cycle
     if not folder.resolve().is_relative_to(data_dir.resolve()):
         return 404, None, "outside the data directory"
     status_file = folder / "status"
@@ -60,6 +95,18 @@ class Handler(BaseHTTPRequestHandler):
     data_dir: Path
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        refused = take_throttle(self.data_dir) if self.path.startswith(ROUTING_PREFIX) else None
+        if refused is not None:
+            status, retry_after = refused
+            body = b"<html><body>Access denied</body></html>"
+            self.send_response(status)
+            if retry_after is not None:
+                self.send_header("Retry-After", retry_after)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         status, file, reason = resolve(self.data_dir, self.path)
         body = file.read_bytes() if file else (b"Energy Transfer stand-in\n" if reason == "root" else b"")
         self.send_response(status)

@@ -64,15 +64,17 @@ def capacity_csv(gas_day: date, cycle: str, locations: int, revision: int = 0) -
     return "\n".join(lines) + "\n"
 
 
-def cycle_dir(gas_day: date, code: int, data_dir: Path | None = None) -> Path:
-    return (data_dir or paths.energy_transfer_dir()) / ENDPOINT_PATH / gas_day.isoformat() / f"cycle-{code}"
+# The cycles Energy Transfer publishes (the stand-in maps its codes to them, devstack/energy_transfer.py).
+CYCLES = ("Timely", "Evening", "Intraday 1", "Intraday 2", "Intraday 3", "Final")
 
 
-def publish(
-    gas_day: date, cycle: str, code: int, text: str, *, name: str | None = None, publish_at: float | None = None
-) -> Path:
+def cycle_dir(gas_day: date, cycle: str, data_dir: Path | None = None) -> Path:
+    return (data_dir or paths.energy_transfer_dir()) / ENDPOINT_PATH / gas_day.isoformat() / cycle.replace(" ", "_")
+
+
+def publish(gas_day: date, cycle: str, text: str, *, name: str | None = None, publish_at: float | None = None) -> Path:
     """Put one cycle's file in place, replacing whatever was there."""
-    folder = cycle_dir(gas_day, code)
+    folder = cycle_dir(gas_day, cycle)
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.iterdir():
         old.unlink()
@@ -83,11 +85,17 @@ def publish(
     return target
 
 
-def configured_cycles() -> dict[str, dict[str, Any]]:
-    import yaml
+def unpublish(gas_day: date, cycle: str) -> None:
+    folder = cycle_dir(gas_day, cycle)
+    if folder.exists():
+        for old in folder.iterdir():
+            old.unlink()
 
-    config = yaml.safe_load((paths.PROJECT_ROOT / "include" / "tec" / "energy_transfer.yaml").read_text())
-    return config["cycles"]
+
+def throttle(status: int, count: int, retry_after: int | None = None) -> None:
+    """The next ``count`` requests are refused with ``status`` (403 or 429)."""
+    parts = [str(status), str(count), *([str(retry_after)] if retry_after is not None else [])]
+    (paths.energy_transfer_dir() / "throttle").write_text(" ".join(parts))
 
 
 def prepare_warehouse(conn) -> str:
@@ -123,38 +131,33 @@ def prepare_warehouse(conn) -> str:
 
 def seed(state: dict[str, Any], size: int, days: int = 8) -> str:
     """Recent gas days up to today (Central), every cycle published, with a few planted faults:
-    today-1 Intraday 3 late (15 min), today-2 Evening never, today-3 Intraday 2 malformed
-    (unknown column), today-4 Intraday 1 an HTML error page with 200, today-5 Intraday 1
-    two bad rows."""
+    today-1 Intraday 3 late (15 min), today-2 Evening never, today-3 Intraday 1 an HTML
+    error page with 200, today-4 Intraday 2 malformed (unknown column: beyond the 3-day
+    look-back, so today's run stays green), today-5 Intraday 1 two bad rows."""
     locations = max(10, min(size, 2000))
-    cycles = configured_cycles()
     today = datetime.now(CENTRAL).date()
     for offset in range(days):
         gas_day = today - timedelta(days=offset)
-        for cycle, spec in cycles.items():
-            code = spec["code"]
+        for cycle in CYCLES:
             text = capacity_csv(gas_day, cycle, locations)
             planted = (offset, cycle)
             if planted == (2, "Evening"):
-                folder = cycle_dir(gas_day, code)
-                if folder.exists():
-                    for old in folder.iterdir():
-                        old.unlink()
+                unpublish(gas_day, cycle)
                 continue
             if planted == (1, "Intraday 3"):
-                publish(gas_day, cycle, code, text, publish_at=time.time() + 15 * 60)
-            elif planted == (3, "Intraday 2"):
-                publish(gas_day, cycle, code, text.replace("Loc Zn,", "Loc Zone Code,", 1))
-            elif planted == (4, "Intraday 1"):
+                publish(gas_day, cycle, text, publish_at=time.time() + 15 * 60)
+            elif planted == (4, "Intraday 2"):
+                publish(gas_day, cycle, text.replace("Loc Zn,", "Loc Zone Code,", 1))
+            elif planted == (3, "Intraday 1"):
                 page = "<html><body><h1>Service temporarily unavailable</h1>" + " " * 300 + "</body></html>\n"
-                publish(gas_day, cycle, code, page, name="error.html")
+                publish(gas_day, cycle, page, name="error.html")
             elif planted == (5, "Intraday 1"):
                 rows = text.splitlines()
                 rows[1] = rows[1].replace(rows[1].split(",")[6], "n/a", 1)
                 rows[2] = rows[2].replace(rows[2].split(",")[7], "-5", 1)
-                publish(gas_day, cycle, code, "\n".join(rows) + "\n")
+                publish(gas_day, cycle, "\n".join(rows) + "\n")
             else:
-                publish(gas_day, cycle, code, text)
+                publish(gas_day, cycle, text)
     import psycopg
 
     from devstack.services import DATABASES, server_url

@@ -28,7 +28,7 @@ def test_backfill_of_three_gas_days(running_airflow, warehouse):
         warehouse.execute("DELETE FROM staging.operational_capacity WHERE measure_date = %s", (day,))
         warehouse.execute("DELETE FROM staging.operational_capacity_history WHERE measure_date = %s", (day,))
         for cycle in CYCLES:
-            et.publish(day, cycle, et.configured_cycles()[cycle]["code"], et.capacity_csv(day, cycle, LOCATIONS))
+            et.publish(day, cycle, et.capacity_csv(day, cycle, LOCATIONS))
 
     runs = [
         (logical, state, run_type)

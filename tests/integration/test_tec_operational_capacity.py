@@ -13,9 +13,8 @@ from tests.integration.conftest import run_dag, task_states
 
 pytestmark = pytest.mark.integration
 
-CYCLES = et.configured_cycles()
 LOCATIONS = 20
-FAST = {"poke_interval_seconds": 1}
+FAST = {"poke_interval_seconds": 1, "lookback_days": 0}
 CAPACITY_TABLES = [
     sql.Identifier("staging", name)
     for name in ("operational_capacity", "operational_capacity_history", "operational_capacity_rejects")
@@ -40,11 +39,8 @@ def fresh_day(warehouse):
     def make(day: date) -> date:
         for table in CAPACITY_TABLES:
             warehouse.execute(sql.SQL("DELETE FROM {} WHERE measure_date = %s").format(table), (day,))
-        for spec in CYCLES.values():
-            folder = et.cycle_dir(day, spec["code"])
-            if folder.exists():
-                for file in folder.iterdir():
-                    file.unlink()
+        for cycle in et.CYCLES:
+            et.unpublish(day, cycle)
         days.append(day)
         return day
 
@@ -55,7 +51,7 @@ def publish_all(day: date, cycles=("Evening", "Intraday 1", "Intraday 2", "Intra
     texts = {}
     for cycle in cycles:
         texts[cycle] = et.capacity_csv(day, cycle, LOCATIONS)
-        et.publish(day, cycle, CYCLES[cycle]["code"], texts[cycle])
+        et.publish(day, cycle, texts[cycle])
     return texts
 
 
@@ -113,7 +109,7 @@ def test_changed_values_open_one_version_and_unchanged_rerun_changes_nothing(tec
     changed_loc = fields[0]
     fields[8], fields[9] = "0", fields[7]  # TSQ to 0, OAC to OPC
     lines[3] = ",".join(fields)
-    et.publish(day, "Intraday 2", CYCLES["Intraday 2"]["code"], "\n".join(lines) + "\n")
+    et.publish(day, "Intraday 2", "\n".join(lines) + "\n")
     before = dict(
         warehouse.execute(
             "SELECT loc, xmin::text FROM staging.operational_capacity WHERE measure_date = %s",
@@ -178,7 +174,6 @@ def test_a_late_cycle_is_loaded_once_it_appears(tec_dag, warehouse, fresh_day):
     et.publish(
         day,
         "Evening",
-        CYCLES["Evening"]["code"],
         et.capacity_csv(day, "Evening", LOCATIONS),
         publish_at=time.time() + 6,
     )
@@ -191,20 +186,21 @@ def test_a_late_cycle_is_loaded_once_it_appears(tec_dag, warehouse, fresh_day):
     assert reschedules >= 1, "the sensor should have given its slot back while the file was missing"
 
 
-def test_never_published_and_html_error_page_end_skipped(tec_dag, warehouse, fresh_day):
+def test_never_published_and_html_error_page_end_skipped_and_the_run_is_not_green(tec_dag, warehouse, fresh_day):
     day = fresh_day(date(2025, 6, 5))
     page = "<html><body>Service unavailable" + " " * 300 + "</body></html>"
-    et.publish(day, "Intraday 1", CYCLES["Intraday 1"]["code"], page, name="error.html")
+    et.publish(day, "Intraday 1", page, name="error.html")
     result = run(
         tec_dag,
         gas_day=day.isoformat(),
         cycles=["Intraday 1", "Intraday 3"],
         publish_deadline_hours=hours_until(4, day),
     )
-    assert result.state == "success"
+    assert result.state == "failed", "a run whose every cycle ended skipped must not be green"
     states = task_states(result)
     assert states["cycle.wait_until_published"] == ["skipped", "skipped"]
     assert states["cycle.load"] == ["skipped", "skipped"]
+    assert states["check_cycles"] == ["failed"]
     assert slice_counts(warehouse, day) == {}
 
 
@@ -212,13 +208,14 @@ def test_bad_rows_are_rejected_and_a_bad_header_fails_naming_nothing_loaded(tec_
     day = fresh_day(date(2025, 6, 6))
     good = et.capacity_csv(day, "Intraday 1", LOCATIONS).splitlines()
     good[2] = good[2].replace("," + good[2].split(",")[8] + ",", ",lots,", 1)  # TSQ not a number
-    et.publish(day, "Intraday 1", CYCLES["Intraday 1"]["code"], "\n".join(good) + "\n")
+    et.publish(day, "Intraday 1", "\n".join(good) + "\n")
     bad_header = et.capacity_csv(day, "Intraday 2", LOCATIONS).replace("Loc Zn,", "Loc Zone Code,", 1)
-    et.publish(day, "Intraday 2", CYCLES["Intraday 2"]["code"], bad_header)
+    et.publish(day, "Intraday 2", bad_header)
 
     result = run(tec_dag, gas_day=day.isoformat(), cycles=["Intraday 1", "Intraday 2"])
     assert result.state == "failed"
     assert task_states(result)["cycle.load"] == ["success", "failed"]
+    assert task_states(result)["check_cycles"] == ["failed"]
     assert slice_counts(warehouse, day) == {"Intraday_1": LOCATIONS - 1}
     rejects = warehouse.execute(
         "SELECT line_number, field, reason, raw_record->>'loc' FROM staging.operational_capacity_rejects "
@@ -236,6 +233,7 @@ def test_dry_run_writes_nothing(tec_dag, warehouse, fresh_day):
     states = task_states(result)
     assert states["cycle.wait_until_published"] == ["success"]
     assert states["cycle.load"] == ["skipped"] and states["cycle.quality_gate"] == ["skipped"]
+    assert states["check_cycles"] == ["success"]
     assert slice_counts(warehouse, day) == {}
     assert warehouse.execute(
         "SELECT count(*) FROM staging.operational_capacity_history WHERE measure_date = %s",
@@ -254,7 +252,7 @@ def test_a_5xx_is_retried_with_backoff_and_a_4xx_fails_at_once_with_the_url(devs
     day = fresh_day(date(2025, 6, 8))
     config = load_config()
     endpoint = config["endpoints"]["tw_operational_capacity"]
-    folder = et.cycle_dir(day, CYCLES["Evening"]["code"])
+    folder = et.cycle_dir(day, "Evening")
     folder.mkdir(parents=True, exist_ok=True)
     log = paths.log_dir() / "energy_transfer.log"
     marker = "gasDay=06%2F08%2F2025"
@@ -270,6 +268,129 @@ def test_a_5xx_is_retried_with_backoff_and_a_4xx_fails_at_once_with_the_url(devs
     with pytest.raises(AirflowFailException, match=r"HTTP 404 for http://127\.0\.0\.1:\d+/ipost/TW/capacity/"):
         download("energy_transfer", endpoint, day, 1, config["request"])
     assert log.read_text().count(marker) - seen == 1
+
+
+def test_a_403_or_429_is_retried_honouring_retry_after_and_the_sensor_waits_it_out(
+    tec_dag, warehouse, devstack_state, fresh_day
+):
+    from devstack import paths
+    from etl_bundle.tec.config import load_config
+    from etl_bundle.tec.fetch import ThrottledError, download
+
+    day = fresh_day(date(2025, 6, 9))
+    config = load_config()
+    endpoint = config["endpoints"]["tw_operational_capacity"]
+    publish_all(day, cycles=("Evening",))
+    code = config["cycles"]["Evening"]["code"]
+
+    et.throttle(429, 2, retry_after=1)
+    started = time.monotonic()
+    answer = download("energy_transfer", endpoint, day, code, {**config["request"], "retry_attempts": 3})
+    assert answer.status == 200 and "Evening" in answer.filename
+    assert time.monotonic() - started >= 2, "Retry-After: 1 was not honoured"
+
+    et.throttle(403, 3)
+    with pytest.raises(ThrottledError, match=r"HTTP 403 .* for http://127\.0\.0\.1:\d+/ipost/"):
+        download("energy_transfer", endpoint, day, code, {**config["request"], "retry_attempts": 2})
+
+    # A Retry-After longer than a task should sleep: given up at once, asked again later.
+    et.throttle(429, 5, retry_after=3600)
+    started = time.monotonic()
+    with pytest.raises(ThrottledError, match="HTTP 429"):
+        download("energy_transfer", endpoint, day, code, {**config["request"], "retry_attempts": 3})
+    assert time.monotonic() - started < 5
+    (paths.energy_transfer_dir() / "throttle").unlink()
+
+    # The sensor takes a refusal that outlasts the retries as "not yet" and loads on a later poke.
+    et.throttle(403, 4)
+    result = run(tec_dag, gas_day=day.isoformat(), cycles=["Evening"])
+    assert result.state == "success"
+    assert slice_counts(warehouse, day) == {"Evening": LOCATIONS}
+
+
+def test_a_wrong_cycle_code_is_caught_warned_alerted_and_the_run_fails(
+    tec_dag, warehouse, fresh_day, maildir, monkeypatch, tmp_path, caplog
+):
+    """Intraday 1 configured with code 2 (unknown to Energy Transfer): the site answers with
+    its default, Timely's file, which must not be loaded as Intraday 1."""
+    import logging
+
+    import yaml
+
+    from etl_bundle.tec import config as tec_config
+
+    wrong = yaml.safe_load(tec_config.CONFIG_PATH.read_text())
+    wrong["cycles"]["Intraday 1"]["code"] = 2
+    wrong_path = tmp_path / "energy_transfer.yaml"
+    wrong_path.write_text(yaml.safe_dump(wrong))
+    monkeypatch.setattr(tec_config, "CONFIG_PATH", wrong_path)
+
+    day = fresh_day(date(2025, 6, 11))
+    publish_all(day, cycles=("Timely", "Intraday 1"))
+    seen = set(maildir.keys())
+    with caplog.at_level(logging.WARNING):
+        result = run(
+            tec_dag, gas_day=day.isoformat(), cycles=["Intraday 1"], publish_deadline_hours=hours_until(3, day)
+        )
+    assert result.state == "failed"
+    states = task_states(result)
+    assert states["cycle.wait_until_published"] == ["skipped"]
+    assert states["check_cycles"] == ["failed"]
+    assert slice_counts(warehouse, day) == {}, "Timely's file was loaded as Intraday 1"
+    assert any("cycle code 2" in record.getMessage() and "'Timely'" in record.getMessage() for record in caplog.records)
+    subjects = [maildir[key]["Subject"] for key in set(maildir.keys()) - seen]
+    assert any("cycle code 2 answers 'Timely', not 'Intraday 1'" in subject for subject in subjects), subjects
+
+
+def test_the_look_back_loads_missed_days_and_picks_up_a_republished_cycle(tec_dag, warehouse, fresh_day):
+    today = fresh_day(date(2025, 6, 16))
+    yesterday, missed = fresh_day(date(2025, 6, 15)), fresh_day(date(2025, 6, 14))
+    fresh_day(date(2025, 6, 13))
+    for day in (today, yesterday, missed):
+        publish_all(day, cycles=("Evening",))
+    conf = {"cycles": ["Evening"], "lookback_days": 3}
+    assert run(tec_dag, gas_day=yesterday.isoformat(), **{**conf, "lookback_days": 0}).state == "success"
+
+    # Today's run loads the day an outage missed, and leaves yesterday unchanged.
+    result = run(tec_dag, gas_day=today.isoformat(), **conf)
+    assert result.state == "success"
+    assert task_states(result)["cycle.wait_until_published"] == ["success", "success", "success", "skipped"]
+    for day in (today, yesterday, missed):
+        assert slice_counts(warehouse, day) == {"Evening": LOCATIONS}
+
+    # Energy Transfer republishes yesterday's Evening with other values: the next run opens new versions.
+    et.publish(yesterday, "Evening", et.capacity_csv(yesterday, "Evening", LOCATIONS, revision=1))
+    assert run(tec_dag, gas_day=today.isoformat(), **conf).state == "success"
+    versions = warehouse.execute(
+        "SELECT count(*), count(*) FILTER (WHERE is_current) FROM staging.operational_capacity_history "
+        "WHERE measure_date = %s AND cycle_id = 'Evening'",
+        (yesterday,),
+    ).fetchone()
+    assert versions[0] > LOCATIONS and versions[1] == LOCATIONS
+
+
+def test_a_replay_loads_the_archived_file_without_energy_transfer(tec_dag, warehouse, fresh_day, devstack_state):
+    import shutil
+
+    from etl_bundle.tec.archive import archive_root
+    from etl_bundle.tec.config import load_config
+
+    day = fresh_day(date(2025, 6, 18))
+    archived_day = archive_root(load_config()["archive"]) / "tw_operational_capacity" / day.isoformat()
+    shutil.rmtree(archived_day, ignore_errors=True)  # an earlier test session's copies
+    texts = publish_all(day, cycles=("Intraday 2",))
+    assert run(tec_dag, gas_day=day.isoformat(), cycles=["Intraday 2"]).state == "success"
+    [archived] = archived_day.glob("*/*")
+    assert archived.read_text() == texts["Intraday 2"]
+    assert archived.stat().st_mode & 0o077 == 0, "archive copies are owner-only"
+
+    et.unpublish(day, "Intraday 2")  # Energy Transfer no longer has it
+    warehouse.execute("DELETE FROM staging.operational_capacity WHERE measure_date = %s", (day,))
+    warehouse.execute("DELETE FROM staging.operational_capacity_history WHERE measure_date = %s", (day,))
+    result = run(tec_dag, gas_day=day.isoformat(), cycles=["Intraday 2"], replay=True)
+    assert result.state == "success"
+    assert task_states(result)["cycle.quality_gate"] == ["success"]
+    assert slice_counts(warehouse, day) == {"Intraday_2": LOCATIONS}
 
 
 # ---------------------------------------------------------------- adoption of the original's database
@@ -358,7 +479,7 @@ def test_the_original_database_is_adopted_keeping_every_row_column_index_and_gra
     lines = et.capacity_csv(day, "Intraday 1", 4).splitlines()
     blank_name = lines[1].split(",")
     blank_name[0], blank_name[2] = "500099", ""
-    et.publish(day, "Intraday 1", CYCLES["Intraday 1"]["code"], "\n".join([*lines, ",".join(blank_name)]) + "\n")
+    et.publish(day, "Intraday 1", "\n".join([*lines, ",".join(blank_name)]) + "\n")
 
     result = run(tec_dag, gas_day=day.isoformat(), cycles=["Intraday 1"])
     assert result.state == "success"

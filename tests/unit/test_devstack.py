@@ -33,18 +33,44 @@ def test_free_port_keeps_a_free_preferred_port():
     assert net.free_port(preferred=port) == port
 
 
-def _cycle_dir(tmp_path, day: date, cycle: int):
-    folder = tmp_path / "TW/capacity/operationally-available" / day.isoformat() / f"cycle-{cycle}"
+def _cycle_dir(tmp_path, day: date, cycle: str):
+    folder = tmp_path / "TW/capacity/operationally-available" / day.isoformat() / cycle
     folder.mkdir(parents=True)
     return folder
 
 
 def test_energy_transfer_serves_the_csv_of_the_requested_day_and_cycle(tmp_path):
-    folder = _cycle_dir(tmp_path, date(2026, 3, 8), 2)
+    folder = _cycle_dir(tmp_path, date(2026, 3, 8), "Intraday_2")
     (folder / "TW_Intraday2_03-08-2026.csv").write_text("Loc,Loc Zn\n1,2\n")
-    status, file, _ = energy_transfer.resolve(tmp_path, ET_QUERY.format(day="03%2F08%2F2026", cycle=2))
+    status, file, _ = energy_transfer.resolve(tmp_path, ET_QUERY.format(day="03%2F08%2F2026", cycle=4))
     assert status == 200
     assert file.name == "TW_Intraday2_03-08-2026.csv"
+
+
+@pytest.mark.parametrize("code", ["2", "6", "8", "99", ""])
+def test_energy_transfer_answers_an_unknown_code_with_the_default_timely_file(tmp_path, code):
+    (_cycle_dir(tmp_path, date(2026, 3, 8), "Timely") / "TW_Timely_03-08-2026.csv").write_text("Loc\n1\n")
+    (_cycle_dir(tmp_path, date(2026, 3, 8), "Intraday_1") / "TW_Intraday1_03-08-2026.csv").write_text("Loc\n1\n")
+    status, file, _ = energy_transfer.resolve(tmp_path, ET_QUERY.format(day="03%2F08%2F2026", cycle=code))
+    assert (status, file.name) == (200, "TW_Timely_03-08-2026.csv")
+
+
+def test_energy_transfer_codes_are_the_evidenced_ones():
+    assert energy_transfer.CYCLE_CODES == {
+        "0": "Timely",
+        "1": "Evening",
+        "3": "Intraday_1",
+        "4": "Intraday_2",
+        "7": "Intraday_3",
+        "5": "Final",
+    }
+
+
+def test_energy_transfer_throttle_counts_down(tmp_path):
+    (tmp_path / "throttle").write_text("429 2 7")
+    assert energy_transfer.take_throttle(tmp_path) == (429, "7")
+    assert energy_transfer.take_throttle(tmp_path) == (429, "7")
+    assert energy_transfer.take_throttle(tmp_path) is None
 
 
 def test_energy_transfer_unpublished_cycle_is_an_empty_200(tmp_path):
@@ -53,7 +79,7 @@ def test_energy_transfer_unpublished_cycle_is_an_empty_200(tmp_path):
 
 
 def test_energy_transfer_status_override_and_bad_date(tmp_path):
-    folder = _cycle_dir(tmp_path, date(2026, 3, 8), 3)
+    folder = _cycle_dir(tmp_path, date(2026, 3, 8), "Intraday_1")
     (folder / "status").write_text("503\n")
     assert energy_transfer.resolve(tmp_path, ET_QUERY.format(day="03%2F08%2F2026", cycle=3))[0] == 503
     assert energy_transfer.resolve(tmp_path, ET_QUERY.format(day="2026-03-08", cycle=3))[0] == 400

@@ -342,3 +342,110 @@ def test_config_refuses_an_unsafe_table_name(tmp_path):
     path.write_text(yaml.safe_dump(bad))
     with pytest.raises(ValueError, match="identifier"):
         load_config(path)
+
+
+def test_cycle_codes_are_energy_transfers_evidenced_ones():
+    """Reference original-contracts.md §3.2: 0 Timely, 1 Evening, 3/4/7 Intraday 1/2/3, 5 Final."""
+    codes = {name: cycle["code"] for name, cycle in CONFIG["cycles"].items()}
+    assert codes == {"Timely": 0, "Evening": 1, "Intraday 1": 3, "Intraday 2": 4, "Intraday 3": 7, "Final": 5}
+
+
+def test_plan_with_look_back_adds_the_previous_days_once_each():
+    targets = plan_targets(CONFIG, date(2025, 6, 8), cycles=["Evening"], lookback_days=3)
+    assert [(x["gas_day"], x["lookback"]) for x in targets] == [
+        ("2025-06-08", False),
+        ("2025-06-07", True),
+        ("2025-06-06", True),
+        ("2025-06-05", True),
+    ]
+    assert CONFIG["lookback_days"] == 3
+
+
+def test_another_cycles_file_is_named_as_found():
+    publication = t.check_publication(
+        status=200,
+        content_disposition='attachment; filename="TW_OperationallyAvailable_Timely_06-08-2025.csv"',
+        body_size=5000,
+        expected_cycle="Intraday 1",
+        gas_day=date(2025, 6, 8),
+        rules=RULES,
+        min_body_bytes=200,
+    )
+    assert (publication.published, publication.found_cycle) == (False, "Timely")
+
+
+@pytest.mark.parametrize(("header", "seconds"), [(None, None), ("", None), ("7", 7.0), (" 12 ", 12.0), ("soon", None)])
+def test_retry_after_in_seconds(header, seconds):
+    from etl_bundle.tec.fetch import retry_after_seconds
+
+    assert retry_after_seconds(header) == seconds
+
+
+def test_archive_prunes_by_gas_day_and_finds_the_newest(tmp_path, monkeypatch):
+    from etl_bundle.tec import archive
+
+    monkeypatch.setattr(archive, "archive_root", lambda settings: tmp_path)
+    settings = {"retention_days": 2}
+    for day, stamp in ((date(2025, 6, 1), 1749000000.0), (date(2025, 6, 8), 1749400000.0)):
+        archive.archive_file(
+            settings, endpoint="tw", gas_day=day, cycle_id="Evening", filename="f.csv", body=b"x", downloaded_at=stamp
+        )
+    archive.archive_file(
+        settings,
+        endpoint="tw",
+        gas_day=date(2025, 6, 8),
+        cycle_id="Evening",
+        filename="g.csv",
+        body=b"y",
+        downloaded_at=1749400100.0,
+    )
+    assert sorted(p.name for p in (tmp_path / "tw").iterdir()) == ["2025-06-08"]
+    path, downloaded_at = archive.latest_archived(settings, "tw", date(2025, 6, 8), "Evening")
+    assert (archive.original_name(path), downloaded_at, path.read_bytes()) == ("g.csv", 1749400100.0, b"y")
+
+
+class RecordedXComs:
+    """Stands for a task instance's xcom_pull over recorded (task, key, map index) values."""
+
+    def __init__(self, values):
+        self.values = values
+
+    def xcom_pull(self, task_ids, map_indexes, key="return_value"):
+        return self.values.get((task_ids, key, map_indexes))
+
+
+SENSOR, GATE = "cycle.wait_until_published", "cycle.quality_gate"
+
+
+def test_run_check_fails_when_every_cycle_of_the_day_was_skipped_naming_why():
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from etl_bundle.tec.load import check_run_outcome
+
+    targets = plan_targets(CONFIG, date(2025, 6, 8), cycles=["Intraday 1", "Evening"], lookback_days=1)
+    skipped = {(SENSOR, "outcome", i): {"reason": f"cycle {i} never published"} for i in range(4)}
+    with pytest.raises(AirflowFailException, match="no cycle .* cycle 0 never published; cycle 1 never published"):
+        check_run_outcome(targets, RecordedXComs(skipped), dry_run=False)
+
+    one_loaded = {**skipped, (SENSOR, "return_value", 1): {"filename": "x"}, (GATE, "return_value", 1): {}}
+    assert check_run_outcome(targets, RecordedXComs(one_loaded), dry_run=False)["loaded"] == [
+        "tw_operational_capacity Evening of gas day 2025-06-08"
+    ]
+
+
+def test_run_check_fails_when_a_cycle_failed_even_if_others_loaded():
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from etl_bundle.tec.load import check_run_outcome
+
+    targets = plan_targets(CONFIG, date(2025, 6, 8), cycles=["Intraday 1", "Evening"])
+    xcoms = {
+        (SENSOR, "return_value", 0): {"filename": "x"},
+        (GATE, "return_value", 0): {},
+        (SENSOR, "return_value", 1): {"filename": "y"},
+    }
+    with pytest.raises(AirflowFailException, match="Evening of gas day 2025-06-08: published, but its load"):
+        check_run_outcome(targets, RecordedXComs(xcoms), dry_run=False)
+    assert len(check_run_outcome(targets, RecordedXComs(xcoms), dry_run=True)["loaded"]) == 2
+    with pytest.raises(AirflowFailException, match="Intraday 1 of gas day 2025-06-08: waiting for it failed"):
+        check_run_outcome(targets, RecordedXComs({k: v for k, v in xcoms.items() if k[2] == 1}), dry_run=True)

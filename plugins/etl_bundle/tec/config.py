@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +12,12 @@ from etl_bundle.common.sql import check_identifier
 CONFIG_PATH = INCLUDE_DIR / "tec" / "energy_transfer.yaml"
 
 
-def load_config(path: Path = CONFIG_PATH) -> dict[str, Any]:
+def load_config(path: Path | None = None) -> dict[str, Any]:
     import yaml
 
+    path = path or CONFIG_PATH  # read at call time, so a test can point it at another file
     config = yaml.safe_load(path.read_text())
-    for key in ("source_system", "request", "filename", "cycles", "endpoints"):
+    for key in ("source_system", "request", "filename", "cycles", "endpoints", "archive"):
         if key not in config:
             raise ValueError(f"{path}: missing top-level key {key!r}")
     for name, endpoint in config["endpoints"].items():
@@ -46,20 +47,29 @@ def chosen_endpoints(config: dict[str, Any], requested: list[str] | None = None)
 
 
 def plan_targets(
-    config: dict[str, Any], gas_day: date, endpoints: list[str] | None = None, cycles: list[str] | None = None
+    config: dict[str, Any],
+    gas_day: date,
+    endpoints: list[str] | None = None,
+    cycles: list[str] | None = None,
+    lookback_days: int = 0,
 ) -> list[dict[str, Any]]:
-    """One target per (endpoint, cycle) to wait for and load, for the mapped tasks."""
+    """One target per (endpoint, cycle) to wait for and load, for the mapped tasks: the gas
+    day's first, then the same cycles of the ``lookback_days`` days before it (``lookback``:
+    checked once, not waited for, so a day missed in an outage or a republished file loads)."""
     targets = []
-    for endpoint in chosen_endpoints(config, endpoints):
-        for cycle in _choose("cycle(s)", cycles, config["cycles"]):
-            targets.append(
-                {
-                    "endpoint": endpoint,
-                    "cycle": cycle,
-                    "cycle_code": config["cycles"][cycle]["code"],
-                    "gas_day": gas_day.isoformat(),
-                }
-            )
+    for back in range(lookback_days + 1):
+        day = gas_day - timedelta(days=back)
+        for endpoint in chosen_endpoints(config, endpoints):
+            for cycle in _choose("cycle(s)", cycles, config["cycles"]):
+                targets.append(
+                    {
+                        "endpoint": endpoint,
+                        "cycle": cycle,
+                        "cycle_code": config["cycles"][cycle]["code"],
+                        "gas_day": day.isoformat(),
+                        "lookback": back > 0,
+                    }
+                )
     if not targets:
         raise ValueError("no endpoint and cycle enabled: check include/tec/energy_transfer.yaml or the Params")
     return targets

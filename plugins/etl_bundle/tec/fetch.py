@@ -1,4 +1,4 @@
-"""Downloads from Energy Transfer through HttpHook, with retries on 5xx and timeouts."""
+"""Downloads from Energy Transfer through HttpHook, with retries on 5xx, timeouts, 403 and 429."""
 
 from __future__ import annotations
 
@@ -8,10 +8,51 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from etl_bundle.common.http_retries import raise_for_transient, with_http_retries
+from etl_bundle.common.http_retries import TransientHttpError, raise_for_transient
 from etl_bundle.tec.transforms import filename_from_disposition, request_params, request_path
 
 log = logging.getLogger(__name__)
+
+# A firewall (403) or rate limit (429) in front of Energy Transfer's site lifts by itself.
+THROTTLED_STATUSES = (403, 429)
+MAX_WAIT_SECONDS = 60
+
+
+class ThrottledError(TransientHttpError):
+    """403 or 429: tried again later (the sensor's next poke, the task's retry), never a permanent failure."""
+
+    def __init__(self, message: str, retry_after: float | None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def retry_after_seconds(header: str | None) -> float | None:
+    """Retry-After as seconds (delta-seconds or an HTTP date), None when absent or unreadable."""
+    from email.utils import parsedate_to_datetime
+
+    if not header:
+        return None
+    if header.strip().isdigit():
+        return float(header.strip())
+    try:
+        return max(0.0, parsedate_to_datetime(header).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+def _asked_to_wait_longer_than_a_task_should_sleep(state) -> bool:
+    """A Retry-After beyond the cap: give up now, so the next poke or task retry asks again
+    later instead of a worker sleeping through it."""
+    error = state.outcome.exception()
+    return isinstance(error, ThrottledError) and error.retry_after is not None and error.retry_after > MAX_WAIT_SECONDS
+
+
+def _backoff(state) -> float:
+    """Exponential backoff, or the server's Retry-After when it sent one (both capped)."""
+    error = state.outcome.exception()
+    if isinstance(error, ThrottledError) and error.retry_after is not None:
+        return min(error.retry_after, MAX_WAIT_SECONDS)
+    return min(2 ** (state.attempt_number - 1), MAX_WAIT_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -30,8 +71,10 @@ class Download:
 def download(
     http_conn_id: str, endpoint: dict[str, Any], gas_day: date, cycle_code: int, request: dict[str, Any]
 ) -> Download:
-    """GET one cycle's file. 5xx and timeouts are retried with exponential backoff;
-    a 4xx fails at once with the URL (which carries no secret) in the message."""
+    """GET one cycle's file. 5xx, timeouts, 403 and 429 are retried with exponential backoff
+    (honouring Retry-After); another 4xx fails at once with the URL (which carries no secret)."""
+    import requests
+    import tenacity
     from airflow.providers.http.hooks.http import HttpHook
     from airflow.sdk.exceptions import AirflowFailException
 
@@ -46,6 +89,11 @@ def download(
             extra_options={"timeout": request.get("timeout_seconds", 30), "check_response": False},
         )
         raise_for_transient(response, "Energy Transfer")
+        if response.status_code in THROTTLED_STATUSES:
+            raise ThrottledError(
+                f"Energy Transfer refused with HTTP {response.status_code} (firewall or rate limit) for {response.url}",
+                retry_after_seconds(response.headers.get("Retry-After")),
+            )
         if response.status_code >= 400:
             raise AirflowFailException(f"Energy Transfer answered HTTP {response.status_code} for {response.url}")
         return Download(
@@ -56,20 +104,38 @@ def download(
             downloaded_at=time.time(),
         )
 
-    return with_http_retries(attempt, what="Energy Transfer", attempts=int(request.get("retry_attempts", 3)))
+    retrying = tenacity.retry(
+        retry=tenacity.retry_if_exception_type((TransientHttpError, requests.ConnectionError, requests.Timeout)),
+        stop=tenacity.stop_any(
+            tenacity.stop_after_attempt(int(request.get("retry_attempts", 3))),
+            _asked_to_wait_longer_than_a_task_should_sleep,
+        ),
+        wait=_backoff,
+        before_sleep=lambda state: log.warning(
+            "Energy Transfer request failed (%s); retrying", state.outcome.exception()
+        ),
+        reraise=True,
+    )
+    return retrying(attempt)()
 
 
-def fetch_cycle(http_conn_id: str, target: dict[str, Any], config: dict[str, Any]):
+def fetch_cycle(http_conn_id: str, target: dict[str, Any], config: dict[str, Any], *, replay: bool = False):
     """Download ``target``'s (endpoint, cycle, gas day) and say whether it is the published file.
+    With ``replay``, the newest archived file stands for the download (Energy Transfer not asked).
 
     Returns ``(download, publication)``; the sensor and the load both ask this way.
     """
-    from etl_bundle.tec.transforms import FilenameRules, check_publication
+    from etl_bundle.tec.transforms import FilenameRules, Publication, check_publication
 
     gas_day = date.fromisoformat(target["gas_day"])
-    answer = download(
-        http_conn_id, config["endpoints"][target["endpoint"]], gas_day, target["cycle_code"], config["request"]
-    )
+    if replay:
+        answer = archived_download(target, config)
+        if answer is None:
+            return None, Publication(False, "replay: no archived file")
+    else:
+        answer = download(
+            http_conn_id, config["endpoints"][target["endpoint"]], gas_day, target["cycle_code"], config["request"]
+        )
     publication = check_publication(
         status=answer.status,
         content_disposition=answer.content_disposition,
@@ -80,6 +146,26 @@ def fetch_cycle(http_conn_id: str, target: dict[str, Any], config: dict[str, Any
         min_body_bytes=int(config["request"]["min_body_bytes"]),
     )
     return answer, publication
+
+
+def archived_download(target: dict[str, Any], config: dict[str, Any]) -> Download | None:
+    """The newest archived file of ``target`` as if just downloaded (for a replay), or None."""
+    from etl_bundle.tec.archive import latest_archived, original_name
+    from etl_bundle.tec.transforms import cycle_id
+
+    found = latest_archived(
+        config["archive"], target["endpoint"], date.fromisoformat(target["gas_day"]), cycle_id(target["cycle"])
+    )
+    if found is None:
+        return None
+    path, downloaded_at = found
+    return Download(
+        url=str(path),
+        status=200,
+        content_disposition=f'attachment; filename="{original_name(path)}"',
+        body=path.read_bytes(),
+        downloaded_at=downloaded_at,
+    )
 
 
 def decode_csv(body: bytes, filename: str) -> str:

@@ -125,9 +125,12 @@ def plan_cycles(params: dict[str, Any], interval_start: datetime | None, run_aft
     from etl_bundle.tec.config import load_config, plan_targets
     from etl_bundle.tec.transforms import gas_day_of_run
 
+    config = load_config()
     gas_day = gas_day_of_run(params.get("gas_day"), interval_start, run_after)
-    targets = plan_targets(load_config(), gas_day, params.get("endpoints"), params.get("cycles"))
-    log.info("gas day %s: %d (endpoint, cycle) targets", gas_day, len(targets))
+    lookback = params.get("lookback_days")
+    lookback = int(config.get("lookback_days", 0) if lookback is None else lookback)
+    targets = plan_targets(config, gas_day, params.get("endpoints"), params.get("cycles"), lookback)
+    log.info("gas day %s: %d (endpoint, cycle) targets, with %d look-back day(s)", gas_day, len(targets), lookback)
     return targets
 
 
@@ -139,8 +142,10 @@ def load_published_cycle(
     run_id: str | None,
     dry_run: bool,
     max_rejected_rows: int,
+    replay: bool = False,
 ) -> dict[str, Any]:
-    """Download the published file again, parse it, and merge it (unless ``dry_run``)."""
+    """Download the published file again, archive it, parse it, and merge it (unless ``dry_run``).
+    With ``replay`` the newest archived file is loaded instead (Energy Transfer not asked)."""
     from airflow.providers.postgres.hooks.postgres import PostgresHook
     from airflow.sdk.exceptions import AirflowFailException
 
@@ -151,9 +156,22 @@ def load_published_cycle(
     config = load_config()
     endpoint = config["endpoints"][published["endpoint"]]
     gas_day = date.fromisoformat(published["gas_day"])
-    answer, publication = fetch_cycle(http_conn_id, published, config)
+    answer, publication = fetch_cycle(http_conn_id, published, config, replay=replay)
     if not publication.published:
         raise RuntimeError(f"{target_label(published)} was published but now answers: {publication.reason}")
+    if not (replay or dry_run):  # archived before parsing: a file that fails to parse is kept too
+        from etl_bundle.tec.archive import archive_file
+
+        archived = archive_file(
+            config["archive"],
+            endpoint=published["endpoint"],
+            gas_day=gas_day,
+            cycle_id=cycle_id(published["cycle"]),
+            filename=publication.filename,
+            body=answer.body,
+            downloaded_at=answer.downloaded_at,
+        )
+        log.info("archived as %s", archived)
     try:
         parsed = parse_capacity_csv(
             decode_csv(answer.body, publication.filename),
@@ -242,3 +260,35 @@ def check_loaded_cycle(loaded: dict[str, Any], *, conn_id: str) -> dict[str, Any
             f"quality gate failed for {loaded['file']} in {loaded['table']}: " + "; ".join(failures)
         )
     return {"checked": True, "loaded_rows": loaded_rows, "original_rows_kept": original_rows_kept}
+
+
+def check_run_outcome(targets: list[dict[str, Any]], ti, *, dry_run: bool) -> dict[str, Any]:
+    """The run's final check (trigger rule all_done, the run's leaf, so its state is the run's):
+    fails naming every cycle whose wait, load or gate failed, and fails when every cycle of
+    the run's own gas day ended skipped (none published by its deadline), naming them and
+    why, instead of showing green. Skipped look-back targets are normal (nothing new)."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from etl_bundle.tec.config import target_label
+    from etl_bundle.tec.sensors import OUTCOME_KEY
+
+    loaded, skipped, failed = [], [], []
+    for index, target in enumerate(targets):
+        label = target_label(target)
+        if ti.xcom_pull(task_ids="cycle.wait_until_published", map_indexes=index) is not None:
+            if dry_run or ti.xcom_pull(task_ids="cycle.quality_gate", map_indexes=index) is not None:
+                loaded.append(label)
+            else:
+                failed.append(f"{label}: published, but its load or quality gate failed")
+            continue
+        outcome = ti.xcom_pull(task_ids="cycle.wait_until_published", key=OUTCOME_KEY, map_indexes=index)
+        if outcome is None:
+            failed.append(f"{label}: waiting for it failed")
+        elif not target.get("lookback"):
+            skipped.append(outcome["reason"])
+    if failed:
+        raise AirflowFailException("cycle task(s) failed: " + "; ".join(failed))
+    own_day = [t for t in targets if not t.get("lookback")]
+    if own_day and len(skipped) == len(own_day):
+        raise AirflowFailException("no cycle of the run's gas day was loaded: " + "; ".join(skipped))
+    return {"loaded": loaded, "skipped": skipped}

@@ -10,6 +10,8 @@ from airflow.sdk import BaseSensorOperator
 
 log = logging.getLogger(__name__)
 
+OUTCOME_KEY = "outcome"  # XCom of a sensor that ended skipped: why, for the run's final check
+
 
 class CyclePublishedSensor(BaseSensorOperator):
     """Pokes Energy Transfer for one (endpoint, cycle, gas day) in reschedule mode.
@@ -19,6 +21,13 @@ class CyclePublishedSensor(BaseSensorOperator):
     Param (hours after the gas day's Central midnight) it ends as skipped, naming the
     cycle that was never published. The poke interval is the
     ``poke_interval_seconds`` Param.
+
+    A file naming another cycle means the configured code is wrong (or the site fell
+    back to its default): a WARNING at once, and an alert mail if the deadline passes
+    with it. A look-back target (an earlier gas day, re-checked) is asked once, not
+    waited for; with the ``replay`` Param the archive answers instead of Energy Transfer.
+    A 403 or 429 that outlasts the download's retries is another "not yet": the next
+    poke tries again.
     """
 
     template_fields = ("target",)
@@ -33,27 +42,66 @@ class CyclePublishedSensor(BaseSensorOperator):
         self.poke_interval = float(context["params"]["poke_interval_seconds"])
         return super().execute(context)
 
-    def poke(self, context):
-        from airflow.sdk import PokeReturnValue
+    def _skip(self, context, message: str):
         from airflow.sdk.exceptions import AirflowSkipException
 
+        context["ti"].xcom_push(key=OUTCOME_KEY, value={**self.target, "reason": message})
+        raise AirflowSkipException(message)
+
+    def poke(self, context):
+        from airflow.sdk import PokeReturnValue
+
         from etl_bundle.tec.config import load_config, target_label
-        from etl_bundle.tec.fetch import fetch_cycle
+        from etl_bundle.tec.fetch import ThrottledError, fetch_cycle
         from etl_bundle.tec.transforms import publication_deadline
 
         target = self.target
-        _, publication = fetch_cycle(self.http_conn_id, target, load_config())
+        params = context["params"]
+        label = target_label(target)
+        try:
+            _, publication = fetch_cycle(self.http_conn_id, target, load_config(), replay=bool(params.get("replay")))
+        except ThrottledError as err:
+            log.warning("%s: %s; trying again at the next poke", label, err)
+            return False
         if publication.published:
-            log.info("%s is published as %s", target_label(target), publication.filename)
+            log.info("%s is published as %s", label, publication.filename)
             return PokeReturnValue(is_done=True, xcom_value={**target, "filename": publication.filename})
-        deadline = publication_deadline(
-            date.fromisoformat(target["gas_day"]), float(context["params"]["publish_deadline_hours"])
-        )
+        if publication.found_cycle:
+            log.warning(
+                "cycle code %s answered %s, a file of cycle %r, not %r: the code in "
+                "include/tec/energy_transfer.yaml may be wrong",
+                target["cycle_code"],
+                publication.filename,
+                publication.found_cycle,
+                target["cycle"],
+            )
+        if target.get("lookback") or params.get("replay"):
+            self._skip(context, f"{label}: {publication.reason} (checked once)")
+        deadline = publication_deadline(date.fromisoformat(target["gas_day"]), float(params["publish_deadline_hours"]))
         # Wall-clock time decides only how long to wait, never what is loaded.
         if datetime.now(UTC) >= deadline:
-            raise AirflowSkipException(
-                f"{target_label(target)} was never published by {deadline.isoformat()} "
-                f"(last answer: {publication.reason})"
-            )
-        log.info("%s not published yet (%s); waiting until %s", target_label(target), publication.reason, deadline)
+            message = f"{label} was never published by {deadline.isoformat()} (last answer: {publication.reason})"
+            if publication.found_cycle:
+                alert_wrong_cycle(context, target, publication, message)
+            self._skip(context, message)
+        log.info("%s not published yet (%s); waiting until %s", label, publication.reason, deadline)
         return False
+
+
+def alert_wrong_cycle(context, target: dict[str, Any], publication, message: str) -> None:
+    """Mail the on-call address: a cycle's deadline passed with only another cycle's file seen."""
+    from html import escape
+
+    from etl_bundle.common.mail import alert_recipients, send_mail
+
+    subject = (
+        f"[airflow] tec_operational_capacity: cycle code {target['cycle_code']} answers "
+        f"{publication.found_cycle!r}, not {target['cycle']!r} ({context['run_id']})"
+    )
+    send_mail(
+        alert_recipients(),
+        subject,
+        f"<p>{escape(message)}</p><p>Check the code of {escape(target['cycle'])!s} in "
+        "include/tec/energy_transfer.yaml against the file names Energy Transfer sends.</p>",
+    )
+    log.error("alert sent: %s", subject)

@@ -131,6 +131,7 @@ class Publication:
     published: bool
     reason: str
     filename: str | None = None
+    found_cycle: str | None = None  # set when the file names another cycle than the one asked for
 
 
 def check_publication(
@@ -156,7 +157,12 @@ def check_publication(
         return Publication(False, "no CSV file name in Content-Disposition (not a published file)")
     found_cycle = cycle_from_filename(filename, rules)
     if found_cycle != expected_cycle:
-        return Publication(False, f"file {filename} is for cycle {found_cycle!r}, not {expected_cycle!r}", filename)
+        return Publication(
+            False,
+            f"file {filename} is for cycle {found_cycle!r}, not {expected_cycle!r}",
+            filename,
+            found_cycle=found_cycle or "unknown",
+        )
     found_date = date_from_filename(filename, rules)
     if found_date != gas_day:
         return Publication(False, f"file {filename} is for {found_date}, not gas day {gas_day}", filename)
