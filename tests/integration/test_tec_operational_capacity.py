@@ -9,6 +9,7 @@ import pytest
 from psycopg import sql
 
 from devstack import energy_transfer_data as et
+from devstack import paths
 from tests.integration.conftest import run_dag, task_states
 
 pytestmark = pytest.mark.integration
@@ -372,17 +373,18 @@ def test_the_look_back_loads_missed_days_and_picks_up_a_republished_cycle(tec_da
 def test_a_replay_loads_the_archived_file_without_energy_transfer(tec_dag, warehouse, fresh_day, devstack_state):
     import shutil
 
-    from etl_bundle.tec.archive import archive_root
+    from etl_bundle.tec.archive import endpoint_folder
     from etl_bundle.tec.config import load_config
 
     day = fresh_day(date(2025, 6, 18))
-    archived_day = archive_root(load_config()["archive"]) / "tw_operational_capacity" / day.isoformat()
+    # The devstack's SMB stand-in serves this folder.
+    archived_day = paths.share_dir() / endpoint_folder(load_config()["archive"], "tw_operational_capacity") / str(day)
     shutil.rmtree(archived_day, ignore_errors=True)  # an earlier test session's copies
     texts = publish_all(day, cycles=("Intraday 2",))
     assert run(tec_dag, gas_day=day.isoformat(), cycles=["Intraday 2"]).state == "success"
     [archived] = archived_day.glob("*/*")
     assert archived.read_text() == texts["Intraday 2"]
-    assert archived.stat().st_mode & 0o077 == 0, "archive copies are owner-only"
+    # (private copies: owner-only on a mounted folder, the share's ACL on SMB; tests/integration/test_share.py)
 
     et.unpublish(day, "Intraday 2")  # Energy Transfer no longer has it
     warehouse.execute("DELETE FROM staging.operational_capacity WHERE measure_date = %s", (day,))

@@ -382,10 +382,17 @@ def test_retry_after_in_seconds(header, seconds):
 
 
 def test_archive_prunes_by_gas_day_and_finds_the_newest(tmp_path, monkeypatch):
+    from contextlib import contextmanager
+
+    from etl_bundle.common.share import FolderShare
     from etl_bundle.tec import archive
 
-    monkeypatch.setattr(archive, "archive_root", lambda settings: tmp_path)
-    settings = {"retention_days": 2}
+    @contextmanager
+    def folder_share(settings):
+        yield FolderShare("network_share", tmp_path)
+
+    monkeypatch.setattr(archive, "archive_share", folder_share)
+    settings = {"retention_days": 2, "folder": "tec_raw"}
     for day, stamp in ((date(2025, 6, 1), 1749000000.0), (date(2025, 6, 8), 1749400000.0)):
         archive.archive_file(
             settings, endpoint="tw", gas_day=day, cycle_id="Evening", filename="f.csv", body=b"x", downloaded_at=stamp
@@ -399,9 +406,10 @@ def test_archive_prunes_by_gas_day_and_finds_the_newest(tmp_path, monkeypatch):
         body=b"y",
         downloaded_at=1749400100.0,
     )
-    assert sorted(p.name for p in (tmp_path / "tw").iterdir()) == ["2025-06-08"]
-    path, downloaded_at = archive.latest_archived(settings, "tw", date(2025, 6, 8), "Evening")
-    assert (archive.original_name(path), downloaded_at, path.read_bytes()) == ("g.csv", 1749400100.0, b"y")
+    assert sorted(p.name for p in (tmp_path / "tec_raw" / "tw").iterdir()) == ["2025-06-08"]
+    path, body, downloaded_at = archive.latest_archived(settings, "tw", date(2025, 6, 8), "Evening")
+    assert (archive.original_name(path), downloaded_at, body) == ("g.csv", 1749400100.0, b"y")
+    assert path == "tec_raw/tw/2025-06-08/Evening/20250608T162820Z_g.csv"
 
 
 class RecordedXComs:

@@ -128,6 +128,18 @@ class Share:
     def remove(self, path: str) -> None:
         raise NotImplementedError
 
+    def remove_folder(self, folder: str) -> None:
+        """``folder`` and everything below it."""
+        for entry in self.list(folder):
+            if entry.is_dir:
+                self.remove_folder(entry.path)
+            else:
+                self.remove(entry.path)
+        self._remove_empty_folder(share_path(folder))
+
+    def _remove_empty_folder(self, folder: str) -> None:
+        raise NotImplementedError
+
     def location(self, folder: str = "") -> str:
         """Where people find ``folder``: a UNC path on SMB, the mounted path otherwise."""
         raise NotImplementedError
@@ -192,6 +204,9 @@ class FolderShare(Share):
 
     def remove(self, path: str) -> None:
         self._local(path).unlink()
+
+    def _remove_empty_folder(self, folder: str) -> None:
+        self._local(folder).rmdir()
 
     def location(self, folder: str = "") -> str:
         return str(self._local(folder))
@@ -276,6 +291,10 @@ class SmbShare(Share):
     def remove(self, path: str) -> None:
         with builtin_errors():
             self.hook.remove(share_path(path))
+
+    def _remove_empty_folder(self, folder: str) -> None:
+        with builtin_errors():
+            self.hook.rmdir(folder)
 
     def location(self, folder: str = "") -> str:
         return "\\\\" + "\\".join(part for part in [self.host, self.share, *share_path(folder).split("/")] if part)

@@ -158,12 +158,12 @@ def archived_download(target: dict[str, Any], config: dict[str, Any]) -> Downloa
     )
     if found is None:
         return None
-    path, downloaded_at = found
+    path, body, downloaded_at = found
     return Download(
-        url=str(path),
+        url=path,
         status=200,
         content_disposition=f'attachment; filename="{original_name(path)}"',
-        body=path.read_bytes(),
+        body=body,
         downloaded_at=downloaded_at,
     )
 
