@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 
 import pytest
 
@@ -215,3 +216,30 @@ def central_stamp(moment) -> str:
     import pendulum
 
     return pendulum.instance(moment).in_timezone("America/Chicago").strftime("%Y%m%d_%H%M%S")
+
+
+@contextmanager
+def second_sftp_server(monkeypatch, conn_id: str, *options: str):
+    """Another SFTP stand-in on the same folders (``options`` for its command line), as connection
+    ``conn_id`` (the devstack's ``dps_sftp`` with the new port); killed afterwards."""
+    import json
+    import subprocess
+
+    from devstack import net
+    from devstack.services import SftpService
+
+    port = net.free_port()
+    server = subprocess.Popen(
+        [*SftpService("sftp").command(port), *options],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        assert net.wait_until(lambda: net.banner(port).startswith(b"SSH-"), timeout=20), "second SFTP server not up"
+        conn = json.loads(os.environ["AIRFLOW_CONN_DPS_SFTP"]) | {"port": port}
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
+        yield server
+    finally:
+        server.kill()
+        server.wait()

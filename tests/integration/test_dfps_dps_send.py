@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import stat
-import subprocess
 
 import psycopg
 import pytest
 
-from devstack import dfps_data, net, paths
+from devstack import dfps_data, paths
 from etl_bundle.dfps.send import SHARE_FOLDER
 from etl_bundle.dfps.switchover import ORIGINAL_SHARE_DIR
-from tests.integration.conftest import central_stamp, migrate_warehouse, run_dag, task_states, xcom_value
+from tests.integration.conftest import (
+    central_stamp,
+    migrate_warehouse,
+    run_dag,
+    second_sftp_server,
+    task_states,
+    xcom_value,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -209,21 +213,8 @@ def test_a_period_the_original_already_sent_is_not_sent_again_unless_forced(
 @pytest.fixture
 def upload_only_sftp(monkeypatch, devstack_state):
     """A second SFTP server on the same folders that refuses reads and SETSTAT, as ``dps_sftp``."""
-    from devstack.services import SftpService
-
-    port = net.free_port()
-    server = subprocess.Popen(
-        [*SftpService("sftp").command(port), "--upload-only"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    assert net.wait_until(lambda: net.banner(port).startswith(b"SSH-"), timeout=20), "upload-only server not up"
-    conn = json.loads(os.environ["AIRFLOW_CONN_DPS_SFTP"]) | {"port": port}
-    monkeypatch.setenv("AIRFLOW_CONN_DPS_SFTP", json.dumps(conn))
-    yield server
-    server.kill()
-    server.wait()
+    with second_sftp_server(monkeypatch, "dps_sftp", "--upload-only") as server:
+        yield server
 
 
 def test_an_upload_only_server_gets_the_file_verified_by_size(send_dag, upload_only_sftp, monkeypatch, capfd, caplog):

@@ -4,9 +4,7 @@ transfer cut off mid-way leaves nothing behind and the server untouched (the tas
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import subprocess
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -14,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from devstack import net, paths
+from devstack import paths
 from etl_bundle.common.fiscal import FiscalPeriod
 from etl_bundle.dfps.answer_files import RemoteFile
+from tests.integration.conftest import second_sftp_server
 
 pytestmark = pytest.mark.integration
 
@@ -38,18 +37,8 @@ def answer_folder(devstack_state):
 @pytest.fixture
 def doomed_sftp(monkeypatch, devstack_state):
     """A second SFTP server on the same folders, as connection ``dps_sftp_doomed``, for the test to kill."""
-    from devstack.services import SftpService
-
-    port = net.free_port()
-    server = subprocess.Popen(
-        SftpService("sftp").command(port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
-    )
-    assert net.wait_until(lambda: net.banner(port).startswith(b"SSH-"), timeout=20), "second SFTP server not up"
-    conn = json.loads(os.environ["AIRFLOW_CONN_DPS_SFTP"]) | {"port": port}
-    monkeypatch.setenv("AIRFLOW_CONN_DPS_SFTP_DOOMED", json.dumps(conn))
-    yield server
-    server.kill()
-    server.wait()
+    with second_sftp_server(monkeypatch, "dps_sftp_doomed") as server:
+        yield server
 
 
 def test_a_results_file_still_growing_is_not_taken_until_it_holds_still(answer_folder):
