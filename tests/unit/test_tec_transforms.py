@@ -381,6 +381,27 @@ def test_retry_after_in_seconds(header, seconds):
     assert retry_after_seconds(header) == seconds
 
 
+def test_throttled_retries_wait_as_the_server_asks_and_give_up_on_a_long_wait():
+    from types import SimpleNamespace
+
+    from etl_bundle.tec.fetch import (
+        MAX_WAIT_SECONDS,
+        ThrottledError,
+        _asked_to_wait_longer_than_a_task_should_sleep,
+        _backoff,
+    )
+
+    def state(error, attempt=1):
+        return SimpleNamespace(outcome=SimpleNamespace(exception=lambda: error), attempt_number=attempt)
+
+    assert _backoff(state(ThrottledError("429", 1.0))) == 1.0  # Retry-After honoured
+    assert _backoff(state(ThrottledError("403", None), attempt=3)) == 4  # else exponential
+    assert _backoff(state(ThrottledError("429", 3600.0))) == MAX_WAIT_SECONDS
+    assert _asked_to_wait_longer_than_a_task_should_sleep(state(ThrottledError("429", 3600.0)))
+    assert not _asked_to_wait_longer_than_a_task_should_sleep(state(ThrottledError("429", 1.0)))
+    assert not _asked_to_wait_longer_than_a_task_should_sleep(state(ThrottledError("403", None)))
+
+
 def test_archive_prunes_by_gas_day_and_finds_the_newest(tmp_path, monkeypatch):
     from contextlib import contextmanager
 
