@@ -117,16 +117,15 @@ def prepare_warehouse(conn) -> str:
             "SELECT array_agg(attname::text) FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0",
             (table,),
         ).fetchone()
-        migrated = conn.execute("SELECT to_regclass(%s)", (f"etl_migrations.{version_table}",)).fetchone()[0]
-        if migrated is not None or "id" in columns:
-            return f"{table} kept (the original's table{', migrated' if migrated else ''})"
-        # The bundle's own tables from before migrations (never deployed): devstack data only.
-        for suffix in ("", "_history", "_rejects"):
-            name = sql.Identifier(endpoint["schema"], endpoint["table"] + suffix)
-            conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(name))
-        conn.commit()
-    originals.load_unless_migrated(conn, "tec", version_table)
-    return f"{table} as the original left it (devstack/originals/tec.sql)"
+        if "id" not in columns:
+            # The bundle's own tables from before migrations (never deployed): devstack data only.
+            for suffix in ("", "_history", "_rejects"):
+                name = sql.Identifier(endpoint["schema"], endpoint["table"] + suffix)
+                conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(name))
+            conn.commit()
+    if originals.load_unless_present(conn, "tec", marker=table, version_table=version_table):
+        return f"{table} as the original left it (devstack/originals/tec.sql)"
+    return f"{table} kept (the original's, or migrated)"
 
 
 def seed(state: dict[str, Any], size: int, days: int = 8) -> str:

@@ -216,9 +216,7 @@ def load_original(state: dict[str, Any]) -> str:
     from devstack.services import DATABASES, server_url
 
     with psycopg.connect(server_url(state["services"]["postgres"], DATABASES["warehouse"])) as conn:
-        # A second seed before the DAG ran would add the original's rows twice.
-        (loaded,) = conn.execute("SELECT to_regclass('curated.demands_archived')").fetchone()
-        if originals.load_unless_migrated(conn, "invoice") if loaded is None else False:
+        if originals.load_unless_present(conn, "invoice", marker="curated.demands_archived"):
             return "the original's warehouse loaded"
     return "warehouse kept (already the original's or migrated)"
 

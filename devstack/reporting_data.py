@@ -129,7 +129,7 @@ def seed(state: dict[str, Any], size: int) -> str:
     url = server_url(state["services"]["postgres"], DATABASES["warehouse"])
     with psycopg.connect(url, autocommit=True) as conn:
         drop_pre_migration_schema(conn)
-        loaded = originals.load_unless_migrated(conn, "reporting")
+        loaded = originals.load_unless_present(conn, "reporting", marker="reporting.seeder_run_history")
         reset_reporting(conn)
         seed_source(conn, incidents)
         seed_manifests(conn)

@@ -25,12 +25,13 @@ def load(conn, pipeline: str) -> None:
     conn.commit()
 
 
-def load_unless_migrated(conn, pipeline: str, version_table: str | None = None) -> bool:
-    """``load`` on a database the bundle has not migrated yet (a re-seed keeps the adopted one)."""
+def load_unless_present(conn, pipeline: str, *, marker: str, version_table: str | None = None) -> bool:
+    """``load`` unless the bundle migrated the database already or an earlier seed loaded the
+    original (``marker``, a relation the original creates, exists): a re-seed keeps what is there."""
     from etl_bundle.common.migrations import VERSION_SCHEMA
 
-    (migrated,) = conn.execute("SELECT to_regclass(%s)", (f"{VERSION_SCHEMA}.{version_table or pipeline}",)).fetchone()
-    if migrated is not None:
-        return False
+    for relation in (f"{VERSION_SCHEMA}.{version_table or pipeline}", marker):
+        if conn.execute("SELECT to_regclass(%s)", (relation,)).fetchone()[0] is not None:
+            return False
     load(conn, pipeline)
     return True
