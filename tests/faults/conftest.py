@@ -29,6 +29,7 @@ import json
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -209,12 +210,26 @@ def devstack_secrets() -> dict[str, str]:
     return {name: value for name, value in found.items() if len(value) >= 8}
 
 
-_CAPTURED: list[tuple[str, str]] = []
+_CAPTURED: dict[tuple[str, str], str] = {}
 
 
 def pytest_runtest_logreport(report):
+    # A later phase's report repeats the earlier phases' sections: keep each once.
     for section, text in report.sections:
-        _CAPTURED.append((f"{report.nodeid} {section}", text))
+        _CAPTURED[(report.nodeid, section)] = text
+
+
+def _log_files_written() -> list[tuple[str, str]]:
+    """The suite's ``airflow dags test`` logs and every task log file Airflow wrote since the start."""
+    import os
+
+    roots = [PROJECT_ROOT / "build" / "faults", Path(os.environ.get("AIRFLOW_HOME", "/nonexistent")) / "logs"]
+    texts = []
+    for root in roots:
+        for path in root.rglob("*") if root.is_dir() else ():
+            if path.is_file() and path.stat().st_mtime >= _STARTED.timestamp() and path != SUMMARY_FILE:
+                texts.append((str(path), path.read_text(encoding="utf-8", errors="replace")))
+    return texts
 
 
 def _xcom_texts() -> list[tuple[str, str]]:
@@ -241,7 +256,8 @@ def pytest_sessionfinish(session, exitstatus):
     if LEDGER.injected == 0 and LEDGER.bad_inputs == 0:
         return
     secrets = devstack_secrets()
-    for where, text in [*_CAPTURED, *_xcom_texts()]:
+    captured = [(f"{nodeid} {section}", text) for (nodeid, section), text in _CAPTURED.items()]
+    for where, text in [*captured, *_log_files_written(), *_xcom_texts()]:
         for name, value in secrets.items():
             if value in text:
                 LEDGER.secrets_found += 1
