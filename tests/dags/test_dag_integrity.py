@@ -61,13 +61,40 @@ def test_policy_doc_owner_tags_retries(dagbag):
 
 
 def test_policy_every_task_alerts_by_email_on_failure(dagbag):
-    from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+    from etl_bundle.common.dag_defaults import EmailAlert
 
     for dag_id, dag in dagbag.dags.items():
         for task in dag.tasks:
             callbacks = task.on_failure_callback
             callbacks = callbacks if isinstance(callbacks, list) else [callbacks]
-            assert any(isinstance(cb, SmtpNotifier) for cb in callbacks), f"{dag_id}.{task.task_id}: no email alert"
+            assert any(isinstance(cb, EmailAlert) for cb in callbacks), f"{dag_id}.{task.task_id}: no email alert"
+
+
+PARSE_PROBE = """
+import sys
+from airflow.dag_processing.dagbag import DagBag
+
+trivial, bundle = sys.argv[1:3]
+assert DagBag(dag_folder=trivial, bundle_path=trivial, bundle_name="trivial").dags
+before = set(sys.modules)
+bag = DagBag(dag_folder=bundle, bundle_path=bundle, bundle_name="dags-folder")
+assert bag.dags and not bag.import_errors, bag.import_errors
+heavy = ("airflow.providers.smtp", "aiosmtplib", "psycopg", "paramiko", "boto3", "openpyxl", "pandas")
+print(sorted(m for m in set(sys.modules) - before if m.startswith(heavy)))
+"""
+
+
+def test_parsing_the_dag_files_imports_no_mail_or_database_client(tmp_path):
+    """What a DAG file imports beyond a one-task DAG is paid at every parse: clients belong inside tasks."""
+    (tmp_path / "trivial.py").write_text(
+        "import pendulum\nfrom airflow.sdk import DAG, task\n"
+        "with DAG('trivial', schedule=None, start_date=pendulum.datetime(2026, 1, 1)):\n"
+        "    task(lambda: None, task_id='noop')()\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", PARSE_PROBE, str(tmp_path), str(DAGS)], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
 @pytest.mark.parametrize("dag_file", DAG_FILES, ids=lambda p: p.stem)
