@@ -258,3 +258,21 @@ def test_every_query_of_the_originals_database_and_the_demo_is_accepted():
     assert len(queries) >= 8 + 9
     for query in queries:
         check_query(query)
+
+
+def test_a_rejected_query_names_the_manifest_row_and_the_field():
+    from etl_bundle.reporting.tasks import _failure
+
+    custom = {"report_type": "custom", "manifest_id": 1301, "agency_slug": "metropolis", "table_name": "reporting.x"}
+    status, message = _failure(custom, QueryRejectedError("holds 3 statements; exactly one SELECT is allowed"))
+    assert status == "rejected"
+    assert message == (
+        "custom manifest 1301 (agency metropolis, view reporting.x), field query:"
+        " holds 3 statements; exactly one SELECT is allowed"
+    )
+    shared = {**custom, "report_type": "canned", "manifest_id": 1200, "agency_slug": None}
+    assert (
+        "canned manifest 1200 (shared by several agencies, view reporting.x)"
+        in _failure(shared, QueryRejectedError("x"))[1]
+    )
+    assert _failure(custom, ValueError("not schema.table")) == ("error", "ValueError: not schema.table")
