@@ -15,8 +15,12 @@ under a lock); 0001 adopts the Django tables as they are, adding only `query_has
 as the `reporting_seeder` pool has slots): create it if missing; rebuild it beside
 the old one and swap them in one transaction when its manifest query changed since
 the last build; else `REFRESH ... CONCURRENTLY` when a unique index allows it, else a
-plain refresh; then `ANALYZE`. Every task try is one history row (`running`, then
-`success` or `error`): custom views in `reporting.seeder_run_history` /
+plain refresh; then `ANALYZE`. A manifest query must be one read-only SELECT of the
+report sources: it runs as the `reporting_seeder_reader` role, and any other query is
+recorded `rejected` (naming the manifest row and field `query`), never run. Every task
+try is one history row (`running`, then `success`, `error` or `rejected`; a row left
+`running` by a killed task is closed `abandoned` at the next start): custom views in
+`reporting.seeder_run_history` /
 `seeder_job_status` (the Django app's), canned views in
 `reporting.seeder_canned_run_history` / `seeder_canned_job_status`.
 

@@ -261,10 +261,11 @@ def test_broken_queries_open_the_breaker_which_skips_and_records_then_half_opens
     assert run.state == "failed"
     recorded = history(warehouse, run.run_id)
     assert set(recorded) == set(broken)
-    errored = [t for t, row in recorded.items() if row[0] == "error"]
+    # A query reading a missing table is rejected before it runs, and counts for the breaker.
+    errored = [t for t, row in recorded.items() if row[0] == "rejected"]
     skipped = [t for t, row in recorded.items() if row[0] == "skipped"]  # varchar(64): the Django column takes it
     assert len(errored) == 2 and len(skipped) == 2
-    assert all('relation "reporting_src.no_such_table" does not exist' in recorded[t][3] for t in errored)
+    assert all("reads reporting_src.no_such_table, which does not exist" in recorded[t][3] for t in errored)
     assert all("circuit breaker open" in recorded[t][3] for t in skipped)
     states = task_states(run)
     assert sorted(states["refresh_view"]) == ["failed", "failed", "skipped", "skipped"]
@@ -317,9 +318,9 @@ def test_consecutive_failures_accumulate_across_runs_and_return_to_zero_on_succe
         assert run.state == "failed"
         recorded = history(warehouse, run.run_id)
         for table in (custom, canned):
-            assert recorded[table][0] == "error" and recorded[table][4] == n, (table, recorded[table])
+            assert recorded[table][0] == "rejected" and recorded[table][4] == n, (table, recorded[table])
             status, failures, errors, last_run_id = job_status(warehouse, table)
-            assert (status, failures, last_run_id) == ("error", n, run.run_id)
+            assert (status, failures, last_run_id) == ("rejected", n, run.run_id)
             assert "no_such_table" in errors
 
     warehouse.execute("UPDATE reporting.seeder_custom_report_manifest SET query = 'SELECT 1 AS ok' WHERE id = 1900")
@@ -337,12 +338,13 @@ def test_consecutive_failures_accumulate_across_runs_and_return_to_zero_on_succe
         " WHERE table_name = %(k)s ORDER BY 1, 3 DESC",
         {"c": custom, "k": canned},
     ).fetchall()
-    expected = [("error", 3), ("error", 2), ("error", 1), ("success", 0)]
+    expected = [("rejected", 3), ("rejected", 2), ("rejected", 1), ("success", 0)]
     assert attempts == [("canned", *row) for row in expected] + [("custom", *row) for row in expected]
 
 
 def test_each_try_of_a_view_is_one_attempt_and_its_failure_counts_once_for_the_breaker(seeder_dag, warehouse):
     """An Airflow task retry is a new attempt: its own history row, as the original's job retries were."""
+    from etl_bundle.common.db_errors import DatabaseError
     from etl_bundle.reporting import store, tasks
     from etl_bundle.reporting.manifest import select_views
 
@@ -350,14 +352,21 @@ def test_each_try_of_a_view_is_one_attempt_and_its_failure_counts_once_for_the_b
     assert run_dag(seeder_dag, scope="table", table_name=table).state == "success"
     with warehouse.cursor() as cursor:
         (view,) = select_views(store.manifest_entries(cursor), scope="table", table_name=table)
-    settings = {"max_failures": 5, "reset_seconds": 300, "statement_timeout": "60s", "lock_timeout": "1s"}
+    settings = {
+        "max_failures": 5,
+        "reset_seconds": 300,
+        "statement_timeout": "60s",
+        "lock_timeout": "1s",
+        "client_check_interval": "2s",
+    }
     planned = {**view.to_dict(), "settings": settings}
     run_id = "manual__each_try_is_an_attempt"
 
     url = warehouse.info.dsn
     with psycopg.connect(url) as holder:  # a refresh left open elsewhere: the first try's lock times out
         holder.execute(f"REFRESH MATERIALIZED VIEW {table}")  # noqa: S608 - a constant
-        with pytest.raises(psycopg.errors.LockNotAvailable):  # retryable: raised for the task's retries
+        # Retryable: raised for the task's retries, told without the database's DETAIL.
+        with pytest.raises(DatabaseError, match="LockNotAvailable, SQLSTATE 55P03"):
             tasks.refresh_one("warehouse_postgres", planned, run_id)
         holder.rollback()
     result = tasks.refresh_one("warehouse_postgres", planned, run_id)

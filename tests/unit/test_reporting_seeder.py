@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from etl_bundle.common.circuit_breaker import BreakerPhase, BreakerState, CircuitBreaker
 from etl_bundle.reporting.manifest import ManifestEntry, SelectionError, query_hash, select_views
+from etl_bundle.reporting.query_check import QueryRejectedError, check_query
 from etl_bundle.reporting.store import record_tables
 from etl_bundle.reporting.views import index_tail, temp_name
 
@@ -195,3 +197,82 @@ def test_temp_names_fit_postgres_limit():
     assert temp_name("v") == "v__seeder_new"
     long_name = "x" * 63
     assert len(temp_name(long_name)) == 63 and temp_name(long_name).endswith("__seeder_new")
+
+
+# --- the manifest's query: one read-only SELECT -------------------------------------
+
+ACCEPTED_QUERIES = [
+    "SELECT agency_id, count(*) FILTER (WHERE closed) AS closed FROM reporting_src.incidents GROUP BY agency_id",
+    "WITH c AS (SELECT 1 AS a) SELECT * FROM c",
+    "SELECT a FROM x UNION ALL SELECT b FROM y",
+    "SELECT date_trunc('month', occurred_on)::date AS month FROM t WHERE category LIKE 'th%'",
+    "SELECT generate_series(1, 10) AS n",
+]
+REJECTED_QUERIES = [
+    ("SELECT 1; DROP TABLE raw.cases; SELECT 1", "holds 3 statements"),
+    ("DROP TABLE raw.cases", "is a DROP statement, not a SELECT"),
+    ("CREATE TABLE t AS SELECT 1", "is a CREATE statement"),
+    ("COPY raw.cases TO '/tmp/cases'", "is a COPY statement"),
+    ("WITH d AS (DELETE FROM raw.cases RETURNING *) SELECT * FROM d", "modifies data (DELETE"),
+    ("WITH u AS (UPDATE raw.cases SET id = 1 RETURNING *) SELECT * FROM u", "modifies data (UPDATE"),
+    ("SELECT * INTO raw.copy FROM raw.cases", "SELECT INTO"),
+    ("SELECT * FROM raw.cases FOR UPDATE", "locking clause"),
+    ("SELECT * FROM raw.cases FOR SHARE", "locking clause"),
+    ("SELEC 1", "is not valid SQL"),
+    ("   ", "is empty"),
+]
+
+
+@pytest.mark.parametrize("query", ACCEPTED_QUERIES)
+def test_one_read_only_select_is_accepted(query):
+    assert check_query(query).text == query
+
+
+@pytest.mark.parametrize(("query", "reason"), REJECTED_QUERIES)
+def test_anything_but_one_read_only_select_is_rejected_saying_why(query, reason):
+    with pytest.raises(QueryRejectedError, match=re.escape(reason)):
+        check_query(query)
+
+
+def test_the_relations_a_query_reads_are_named_as_postgres_resolves_them():
+    checked = check_query(
+        'WITH c AS (SELECT 1 AS a) SELECT * FROM c, "Src".Tab AS t JOIN Public.Agency AS a ON true,'
+        " generate_series(1, 2) AS g WHERE EXISTS (SELECT FROM other.t2)"
+    )
+    assert checked.tables == (("Src", "tab"), ("public", "agency"), ("other", "t2"))
+
+
+def test_trailing_semicolons_are_dropped_so_the_statement_stays_one():
+    assert check_query("SELECT 1 AS a ;; \n").text == "SELECT 1 AS a"
+
+
+def test_every_query_of_the_originals_database_and_the_demo_is_accepted():
+    from devstack import reporting_data
+    from tests.conftest import PROJECT_ROOT
+
+    original = (PROJECT_ROOT / "devstack" / "originals" / "reporting.sql").read_text()
+    # The original's manifest queries are SQL string literals ('' for a quote) starting with SELECT.
+    queries = [q.replace("''", "'") for q in re.findall(r"'(SELECT (?:[^']|'')*)'", original)]
+    queries += [query for *_, query in reporting_data.CANNED_REPORTS]
+    queries += [entry[5] for entry in reporting_data.CUSTOM_MANIFESTS]
+    assert len(queries) >= 8 + 9
+    for query in queries:
+        check_query(query)
+
+
+def test_a_rejected_query_names_the_manifest_row_and_the_field():
+    from etl_bundle.reporting.tasks import _failure
+
+    custom = {"report_type": "custom", "manifest_id": 1301, "agency_slug": "metropolis", "table_name": "reporting.x"}
+    status, message = _failure(custom, QueryRejectedError("holds 3 statements; exactly one SELECT is allowed"))
+    assert status == "rejected"
+    assert message == (
+        "custom manifest 1301 (agency metropolis, view reporting.x), field query:"
+        " holds 3 statements; exactly one SELECT is allowed"
+    )
+    shared = {**custom, "report_type": "canned", "manifest_id": 1200, "agency_slug": None}
+    assert (
+        "canned manifest 1200 (shared by several agencies, view reporting.x)"
+        in _failure(shared, QueryRejectedError("x"))[1]
+    )
+    assert _failure(custom, ValueError("not schema.table")) == ("error", "ValueError: not schema.table")

@@ -32,6 +32,7 @@ CONTEXT_BY_FOLDER = {
         "grantee": "reporting_reader",
         "history_table": "seeder_run_history",
         "status_table": "seeder_job_status",
+        "role": "reporting_seeder_reader",
     },
     "tec": {
         "schema": "staging",

@@ -99,6 +99,55 @@ def record_finish(
     return failures
 
 
+def hold_attempt(conn, view: dict[str, Any], history_id: int) -> None:
+    """Mark the attempt alive for as long as ``conn``'s session lasts (a session advisory lock)."""
+    with conn.cursor() as cursor:
+        cursor.execute(reporting_sql("attempt_lock"), _attempt_key(view["report_type"], history_id))
+    conn.commit()
+
+
+def _attempt_key(report_type: str, history_id: int) -> dict[str, Any]:
+    return {"history_table": record_tables(report_type)["history_table"], "history_id": history_id}
+
+
+ABANDONED_MESSAGE = "abandoned: its task ended without finishing the attempt (killed or lost its worker)"
+
+
+def close_abandoned(cursor, table_name: str | None = None) -> list[dict[str, Any]]:
+    """Close every ``running`` attempt (of one view, or all) whose session is gone, as ``abandoned``.
+
+    An attempt's session holds its advisory lock (``hold_attempt``); a lock that can be
+    taken means no session runs the attempt any more. ``cursor`` is on an autocommit
+    connection. Returns the attempts closed (for the breaker and the log).
+    """
+    closed = []
+    for report_type, tables in RECORD_TABLES.items():
+        running = cursor.execute(reporting_sql("history_running", **tables), {"table_name": table_name}).fetchall()
+        for history_id, run_id, table, start_time in running:
+            key = _attempt_key(report_type, history_id)
+            (free,) = cursor.execute(reporting_sql("attempt_lock_free"), key).fetchone()
+            if not free:
+                continue  # its session is alive: still running
+            try:
+                row = cursor.execute(
+                    reporting_sql("history_abandon", **tables), {"history_id": history_id, "errors": ABANDONED_MESSAGE}
+                ).fetchone()
+                if row is not None:
+                    cursor.execute(
+                        reporting_sql("job_status_abandon", **tables),
+                        {
+                            "table_name": table,
+                            "consecutive_failures": row[0],
+                            "errors": ABANDONED_MESSAGE,
+                            "start_time": start_time,
+                        },
+                    )
+                    closed.append({"history_id": history_id, "run_id": run_id, "table_name": table})
+            finally:
+                cursor.execute(reporting_sql("attempt_unlock"), key)
+    return closed
+
+
 def record_skipped(cursor, view: dict[str, Any], run_id: str, reason: str) -> None:
     template = reporting_sql("history_skipped", **record_tables(view["report_type"]))
     cursor.execute(template, {**_identity(view, run_id), "errors": reason})
