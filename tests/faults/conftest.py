@@ -39,7 +39,6 @@ from tests.integration.conftest import (  # noqa: F401 - fixtures shared with th
     devstack_state,
     maildir,
     scratch_warehouse,
-    warehouse,
 )
 
 pytestmark = pytest.mark.integration
@@ -92,6 +91,20 @@ _STARTED = datetime.now(UTC)
 @pytest.fixture
 def faults() -> FaultLedger:
     return LEDGER
+
+
+@pytest.fixture
+def warehouse(devstack_state):
+    """A fresh autocommit connection to the warehouse per test (a Postgres restart in an
+    earlier test cuts every connection, so none is shared across tests here)."""
+    import psycopg
+
+    from devstack import stack
+    from devstack.services import DATABASES, server_url
+
+    url = server_url(stack.load_state()["services"]["postgres"], DATABASES["warehouse"])
+    with psycopg.connect(url, autocommit=True) as conn:
+        yield conn
 
 
 # --- injecting faults -------------------------------------------------------------
@@ -179,11 +192,28 @@ def restart_postgres() -> None:
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                 "WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'"
             )
+        reset_airflow_connections()
         return
     from devstack.services import PostgresService
 
     state["services"]["postgres"] = PostgresService("postgres").restart(record)
     stack.save_state(state)
+    reset_airflow_connections()
+
+
+def reset_airflow_connections() -> None:
+    """Drop this process's pooled metadata-DB connections (a Postgres restart cut them all), so
+    ``dag.test()`` and XCom reads later in the session open new ones."""
+    from contextlib import suppress
+
+    from airflow import settings
+    from sqlalchemy.exc import DBAPIError
+
+    if settings.Session is not None:
+        with suppress(DBAPIError):  # closing a session whose connection is already gone
+            settings.Session.remove()
+    if settings.engine is not None:
+        settings.engine.dispose()
 
 
 def devstack_secrets() -> dict[str, str]:

@@ -16,7 +16,7 @@ import pytest
 
 from devstack import reporting_data
 from etl_bundle.reporting.tasks import grant_sources
-from tests.faults.conftest import airflow_dags_test, restart_postgres, sigkill_when
+from tests.faults.conftest import airflow_dags_test, reset_airflow_connections, restart_postgres, sigkill_when
 from tests.integration.conftest import migrate_warehouse, run_dag, task_states
 
 pytestmark = pytest.mark.integration
@@ -385,23 +385,6 @@ def test_sigkill_mid_refresh_leaves_old_or_new_views_then_the_attempt_is_closed_
     assert view_checksums(warehouse) == new
 
 
-def reset_airflow_connections() -> None:
-    """Drop this process's pooled metadata-DB connections (a Postgres restart cut them all).
-
-    A generic helper (any fault test that restarts Postgres and then runs a DAG in-process needs it).
-    """
-    from contextlib import suppress
-
-    from airflow import settings
-    from sqlalchemy.exc import DBAPIError
-
-    if settings.Session is not None:
-        with suppress(DBAPIError):  # closing a session whose connection is already gone
-            settings.Session.remove()
-    if settings.engine is not None:
-        settings.engine.dispose()
-
-
 STUCK_MARK = "TI may be stuck on the server"  # Airflow could not record a task's end in its metadata DB
 
 
@@ -452,7 +435,6 @@ def test_postgres_restart_mid_refresh_ends_in_success_after_a_retry_or_fails_cle
                 assert process.poll() is None and time.monotonic() < deadline, process.log_path
                 time.sleep(0.1)
         restart_postgres()
-        reset_airflow_connections()
         with connect() as conn:
             conn.execute("UPDATE reporting_src.fault_knobs SET sleep_seconds = 0")
         outcome = wait_or_unstick(process, timeout=480)
