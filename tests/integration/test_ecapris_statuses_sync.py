@@ -513,3 +513,26 @@ def test_an_answer_lost_after_hasura_committed_is_not_followed_by_the_same_mutat
     assert any(r["http_status"] is None and r["committed"] for r in seen.mutations()), "the fault was injected"
     written = seen.written_ids()
     assert len(written) == len(set(written)) == len(moped_statuses(moped)), "no status was written twice"
+
+
+def test_a_quarantine_write_the_database_refuses_fails_without_the_rows_values(scratch_warehouse, caplog):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from etl_bundle.common.migrations import upgrade
+    from etl_bundle.ecapris.sync import quarantine_rejects
+    from etl_bundle.ecapris.transforms import transform_rows
+
+    upgrade("ecapris", scratch_warehouse)
+    with scratch_warehouse() as conn:
+        # A rule the rows break, so that the server's answer quotes the failing row.
+        conn.execute("ALTER TABLE staging.ecapris_status_rejects ADD CONSTRAINT probe CHECK (source_row ? 'NOPE')")
+        conn.commit()
+    row = {"SUB_PROJECT_STATUS_ID": 5, "SP_NUMBER": "10000.000", "SP_NAME": None, "REVIEWED_BY": "Roe, Jane"}
+    with pytest.raises(AirflowFailException) as refused:
+        quarantine_rejects(
+            transform_rows([row]).rejects, "warehouse_postgres", "run-x", retention_days=30, dry_run=False
+        )
+    text = str(refused.value)
+    assert "staging.ecapris_status_rejects" in text and "probe" in text and "SQLSTATE 23514" in text
+    assert "Roe, Jane" not in text and refused.value.__cause__ is None
+    assert "Roe, Jane" not in caplog.text
