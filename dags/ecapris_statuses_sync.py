@@ -14,14 +14,17 @@ copy of those statuses.
 and changed statuses** (Moped's `updated_at` trigger fires on every upsert), in batches
 of `batch_size`. `subproject_name` and `review_timestamp` keep their first values, as in
 the original. Rows that cannot be sent (a required field missing, a bad flag or date)
-go to `staging.ecapris_status_rejects` in the warehouse with the field and reason.
+go to `staging.ecapris_status_rejects` in the warehouse with the field and reason, once
+per bad row (first and last seen, by which runs, how often); a row no run has seen for
+`quarantine_retention_days` is purged (its source row holds reviewers' names and emails).
 
 **Transform:** review dates are Central wall times sent as ISO 8601 with their offset
 (DST-correct); double-encoded text (mojibake) is repaired; the current flag is a boolean.
 
 **Params:** `dry_run` reads both sides and logs what would change, sending nothing;
 `respect_sync_flag` off syncs every project with an id (the original's behaviour);
-`batch_size` is ids per Oracle query and statuses per mutation.
+`batch_size` is ids per Oracle query and statuses per mutation;
+`quarantine_retention_days` (30) how long a quarantined row no run has seen again is kept.
 """
 
 from __future__ import annotations
@@ -51,6 +54,12 @@ with DAG(
         "batch_size": Param(
             200, type="integer", minimum=1, maximum=1000, description="Ids per Oracle query, statuses per mutation"
         ),
+        "quarantine_retention_days": Param(
+            30,
+            type="integer",
+            minimum=1,
+            description="Days a quarantined row (reviewers' names and emails) is kept after a run last saw it",
+        ),
     },
     tags=["moped", "hasura", "oracle"],
     doc_md=__doc__,
@@ -76,6 +85,7 @@ with DAG(
             batch_size=params["batch_size"],
             run_id=context["run_id"],
             dry_run=params["dry_run"],
+            retention_days=params["quarantine_retention_days"],
         )
 
     @task(outlets=[STATUSES_ASSET])

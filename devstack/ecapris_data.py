@@ -21,7 +21,8 @@ DROP TABLE IF EXISTS ecapris_sub_project_status;
 CREATE TABLE ecapris_sub_project_status (
     sp_number NUMERIC(18, 3) NOT NULL,
     sp_name VARCHAR(200),
-    sub_project_status_id INTEGER NOT NULL,
+    -- NUMBER in Oracle: it holds fractions and values beyond Moped's INTEGER, which the sync must reject.
+    sub_project_status_id NUMERIC NOT NULL,
     curr_status_fl VARCHAR(1),
     sub_project_status_desc VARCHAR(4000),
     status_review_date TIMESTAMP,

@@ -14,10 +14,25 @@ sync uses, validated against a schema in Hasura's naming:
 - the ``X-Hasura-Admin-Secret`` header, and errors in Hasura's shape
   (``{"errors": [{"message", "extensions": {"path", "code"}}]}``, HTTP 200).
 
-Each request is one transaction, as in Hasura. For retry tests, a file
-``unavailable`` beside the admin secret holding a number N makes the next N
-GraphQL requests answer HTTP 503, as a restarting Hasura behind a load balancer
-does. Not product code.
+Each request is one transaction, as in Hasura. For fault tests, files beside the
+admin secret hold a number N that counts down per GraphQL request:
+
+- ``unavailable``: HTTP 503, as a restarting Hasura behind a load balancer answers;
+- ``graphql_errors``: HTTP 200 with ``{"errors": [{"message": "database query error",
+  "extensions": {"path": "$", "code": "unexpected"}}]}``, what Hasura answers when its
+  database fails under a request (hasura/graphql-engine#6489), nothing committed;
+- ``mutation_errors``: the same for mutations only; ``K after S`` lets S mutations
+  through first (a failure in the middle of a run's upserts).
+
+- ``answers_lost``: the next K mutations are committed, then the connection is closed
+  without an answer, as a proxy timing out after Hasura committed leaves the client.
+
+Moped's database unreachable (a restart) gets the same ``database query error`` answer.
+
+Every POST is appended to ``requests.log`` there (one JSON line: path, HTTP status,
+root fields, the ``subproject_status_id`` of each row a committed mutation wrote,
+whether it was committed): the tests' count of side effects. No header and no
+variable is logged, so neither the admin secret nor a row's text. Not product code.
 """
 
 from __future__ import annotations
@@ -295,6 +310,24 @@ def _update_statuses(conn, updates: list[dict[str, Any]]) -> list[dict[str, Any]
     return responses
 
 
+def _written(info, rows: list[dict[str, Any]]) -> None:
+    """Note the status ids a mutation wrote, for the request log."""
+    info.context.setdefault("written", []).extend(row["subproject_status_id"] for row in rows)
+
+
+def _insert_resolver(_, info, objects, on_conflict=None):
+    result = _insert_statuses(info.context["conn"], objects, on_conflict)
+    _written(info, result["returning"])
+    return result
+
+
+def _update_resolver(_, info, updates):
+    responses = _update_statuses(info.context["conn"], updates)
+    for response in responses:
+        _written(info, response["returning"])
+    return responses
+
+
 def build_schema():
     from graphql import build_schema as build
 
@@ -306,12 +339,8 @@ def build_schema():
     query["ecapris_subproject_statuses"].resolve = lambda _, info, **args: _select(
         info.context["conn"], "ecapris_subproject_statuses", STATUS_COLUMNS, args
     )
-    mutation["insert_ecapris_subproject_statuses"].resolve = lambda _, info, objects, on_conflict=None: (
-        _insert_statuses(info.context["conn"], objects, on_conflict)
-    )
-    mutation["update_ecapris_subproject_statuses_many"].resolve = lambda _, info, updates: _update_statuses(
-        info.context["conn"], updates
-    )
+    mutation["insert_ecapris_subproject_statuses"].resolve = _insert_resolver
+    mutation["update_ecapris_subproject_statuses_many"].resolve = _update_resolver
     return schema
 
 
@@ -332,21 +361,29 @@ def _error_code(error) -> str:
     return "unexpected"
 
 
-def execute(schema, dsn: str, body: dict[str, Any]) -> dict[str, Any]:
-    """One GraphQL request as one transaction: committed only when it answers without errors."""
+def execute(schema, dsn: str, body: dict[str, Any], record: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One GraphQL request as one transaction: committed only when it answers without errors.
+
+    ``record`` (the request log's entry) gets the root fields, the status ids written and
+    whether the transaction was committed.
+    """
     import psycopg
     from graphql import graphql_sync
 
+    record = {} if record is None else record
     query = body.get("query")
     if not isinstance(query, str):
         return hasura_error("the key 'query' was not present", "parse-failed")
+    record["root_fields"] = _root_fields(query)
+    context: dict[str, Any] = {}
     with psycopg.connect(dsn) as conn:
+        context["conn"] = conn
         result = graphql_sync(
             schema,
             query,
             variable_values=body.get("variables") or {},
             operation_name=body.get("operationName"),
-            context_value={"conn": conn},
+            context_value=context,
         )
         if result.errors:
             conn.rollback()
@@ -355,29 +392,87 @@ def execute(schema, dsn: str, body: dict[str, Any]) -> dict[str, Any]:
             message = str(first.original_error) if first.original_error else first.message
             return hasura_error(message.strip(), _error_code(first), path)
         conn.commit()
+    record["committed"] = True
+    record["written_status_ids"] = context.get("written", [])
     return {"data": result.data}
+
+
+def _is_mutation(query: str | None) -> bool:
+    from graphql import GraphQLError, OperationType, parse
+
+    if not isinstance(query, str):
+        return False
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return False
+    return any(getattr(d, "operation", None) == OperationType.MUTATION for d in document.definitions)
+
+
+def _root_fields(query: str) -> list[str]:
+    from graphql import GraphQLError, parse
+
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return []
+    return [
+        selection.name.value
+        for definition in document.definitions
+        for selection in getattr(getattr(definition, "selection_set", None), "selections", [])
+        if hasattr(selection, "name")
+    ]
+
+
+DATABASE_QUERY_ERROR = hasura_error("database query error", "unexpected")
 
 
 class Handler(BaseHTTPRequestHandler):
     schema = None
     dsn: str = ""
     admin_secret: str = ""
-    unavailable_file: Path | None = None
-    unavailable_lock = threading.Lock()
+    state_dir: Path | None = None
+    fault_lock = threading.Lock()
 
-    def _take_unavailable(self) -> bool:
-        """True (and one fewer left) while the ``unavailable`` file counts down."""
-        if self.unavailable_file is None:
+    def _take_fault(self, name: str) -> bool:
+        """True (and one fewer left) while the fault file ``name`` counts down."""
+        if self.state_dir is None:
             return False
-        with self.unavailable_lock:
+        fault_file = self.state_dir / name
+        with self.fault_lock:
             try:
-                left = int(self.unavailable_file.read_text().strip() or 0)
+                left = int(fault_file.read_text().strip() or 0)
             except (FileNotFoundError, ValueError):
                 return False
             if left <= 0:
                 return False
-            self.unavailable_file.write_text(str(left - 1))
+            fault_file.write_text(str(left - 1))
             return True
+
+    def _take_mutation_fault(self) -> bool:
+        """``mutation_errors``: ``K`` or ``K after S`` (S mutations pass first, then K fail)."""
+        if self.state_dir is None:
+            return False
+        fault_file = self.state_dir / "mutation_errors"
+        with self.fault_lock:
+            try:
+                words = fault_file.read_text().split()
+                left, passing = int(words[0]), int(words[2]) if len(words) == 3 else 0
+            except (FileNotFoundError, ValueError, IndexError):
+                return False
+            if left <= 0:
+                return False
+            if passing > 0:
+                fault_file.write_text(f"{left} after {passing - 1}")
+                return False
+            fault_file.write_text(str(left - 1))
+            return True
+
+    def _log_request(self, record: dict[str, Any]) -> None:
+        if self.state_dir is None:
+            return
+        with self.fault_lock, open(self.state_dir / "requests.log", "a", encoding="utf-8") as log:
+            log.write(json.dumps(record) + "\n")
 
     def _answer(self, status: int, payload: Any, content_type: str = "application/json") -> None:
         body = payload if isinstance(payload, bytes) else json.dumps(payload, default=_json_default).encode()
@@ -394,22 +489,45 @@ class Handler(BaseHTTPRequestHandler):
             self._answer(404, hasura_error("resource does not exist", "not-found"))
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        # Logged before answering: once a client has its answer, the log has the request.
+        record: dict[str, Any] = {"path": self.path, "committed": False, "written_status_ids": []}
+        status, payload = self._post(record)
+        query = record.pop("query", None)
+        record["http_status"] = status
+        if record["committed"] and _is_mutation(query) and self._take_fault("answers_lost"):
+            record["http_status"] = None  # committed, and the client never hears of it
+            self._log_request(record)
+            self.close_connection = True
+            return
+        self._log_request(record)
+        if isinstance(payload, bytes):
+            self._answer(status, payload, "text/plain")
+        else:
+            self._answer(status, payload)
+
+    def _post(self, record: dict[str, Any]) -> tuple[int, Any]:
         if self.path != GRAPHQL_PATH:
-            self._answer(404, hasura_error("resource does not exist", "not-found"))
-            return
-        if self._take_unavailable():
-            self._answer(503, b"Service Unavailable", "text/plain")
-            return
+            return 404, hasura_error("resource does not exist", "not-found")
+        if self._take_fault("unavailable"):
+            return 503, b"Service Unavailable"
         given = self.headers.get("X-Hasura-Admin-Secret") or ""
         if not hmac.compare_digest(given.encode(), self.admin_secret.encode()):
-            self._answer(200, hasura_error("invalid x-hasura-admin-secret/x-hasura-access-key", "access-denied"))
-            return
+            return 200, hasura_error("invalid x-hasura-admin-secret/x-hasura-access-key", "access-denied")
         try:
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
         except json.JSONDecodeError as err:
-            self._answer(400, hasura_error(f"Error in $: {err}", "invalid-json"))
-            return
-        self._answer(200, execute(self.schema, self.dsn, body))
+            return 400, hasura_error(f"Error in $: {err}", "invalid-json")
+        query = body.get("query") if isinstance(body, dict) else None
+        record["query"] = query
+        record["root_fields"] = _root_fields(query) if isinstance(query, str) else []
+        if self._take_fault("graphql_errors") or (_is_mutation(query) and self._take_mutation_fault()):
+            return 200, DATABASE_QUERY_ERROR
+        import psycopg
+
+        try:
+            return 200, execute(self.schema, self.dsn, body, record)
+        except psycopg.OperationalError:  # Moped's database restarting or unreachable
+            return 200, DATABASE_QUERY_ERROR
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's signature
         # Request lines only; headers (and so the admin secret) are never logged.
@@ -439,7 +557,7 @@ def main() -> None:
     Handler.schema = build_schema()
     Handler.dsn = args.dsn
     Handler.admin_secret = args.admin_secret_file.read_text().strip()
-    Handler.unavailable_file = args.admin_secret_file.with_name("unavailable")
+    Handler.state_dir = args.admin_secret_file.parent
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     print(f"hasura stand-in on 127.0.0.1:{args.port}{GRAPHQL_PATH}", flush=True)
     server.serve_forever()

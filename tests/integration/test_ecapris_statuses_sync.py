@@ -121,7 +121,7 @@ def test_first_run_lands_every_status_then_an_unchanged_rerun_changes_nothing(
 
     # The row without a reviewer is quarantined with its field, not sent.
     rejects = warehouse.execute(
-        "SELECT field, source_row FROM staging.ecapris_status_rejects WHERE run_id = %s", (run.run_id,)
+        "SELECT field, source_row FROM staging.ecapris_status_rejects WHERE last_run_id = %s", (run.run_id,)
     ).fetchall()
     assert [field for field, _ in rejects] == ["reviewed_by_name"]
     assert rejects[0][1]["SUB_PROJECT_STATUS_ID"] not in statuses
@@ -169,7 +169,7 @@ def test_dry_run_reports_the_plan_and_writes_nothing(ecapris_dag, moped, oracle_
     assert plan["summary"]["to_insert"] == len(expected_status_ids(moped, oracle_standin)) > 0
     assert moped_statuses(moped) == {}
     assert warehouse.execute(
-        "SELECT count(*) FROM staging.ecapris_status_rejects WHERE run_id = %s", (run.run_id,)
+        "SELECT count(*) FROM staging.ecapris_status_rejects WHERE last_run_id = %s", (run.run_id,)
     ).fetchone() == (0,)
 
 
@@ -291,3 +291,248 @@ def test_names_stored_garbled_are_repaired_and_nothing_else_changes(ecapris_dag,
     assert {sid: row for sid, row in after.items() if sid != garbled_id} == {
         sid: row for sid, row in before.items() if sid != garbled_id
     }
+
+
+# --- the stand-in's request log: what reached Hasura -------------------------------------
+
+
+class HasuraRequests:
+    """The Hasura stand-in's request log from the moment this is made (one dict per POST)."""
+
+    def __init__(self):
+        from devstack.services import hasura_secret_file
+
+        self.path = hasura_secret_file().with_name("requests.log")
+        self.start = self.path.stat().st_size if self.path.exists() else 0
+
+    def all(self) -> list[dict]:
+        if not self.path.exists():
+            return []
+        with open(self.path, "rb") as log:
+            log.seek(self.start)
+            return [json.loads(line) for line in log.read().decode().splitlines() if line.strip()]
+
+    def mutations(self) -> list[dict]:
+        return [
+            r
+            for r in self.all()
+            if {"insert_ecapris_subproject_statuses", "update_ecapris_subproject_statuses_many"}
+            & set(r.get("root_fields") or [])
+        ]
+
+    def written_ids(self) -> list[int]:
+        """Status ids written by committed mutations, once per write."""
+        return [sid for r in self.mutations() if r["committed"] for sid in r["written_status_ids"]]
+
+
+def test_the_admin_secret_never_goes_over_plain_http_to_a_host_that_is_not_loopback(ecapris_dag, moped, monkeypatch):
+    from airflow.providers.http.hooks.http import HttpHook
+
+    from etl_bundle.ecapris.moped import InsecureTransportError, MopedClient
+
+    real = json.loads(os.environ["AIRFLOW_CONN_MOPED_HASURA"])
+    # Moped's Hasura by name over plain HTTP, reached through a proxy that is the stand-in itself:
+    # whatever is sent, the stand-in (playing whoever sits on the path) logs.
+    on_the_path = {"http": f"http://{real['host']}:{real['port']}"}
+    insecure = {"conn_type": "http", "host": "moped-hasura.example.org", "password": real["password"]}
+    monkeypatch.setenv("AIRFLOW_CONN_MOPED_HASURA", json.dumps({**insecure, "extra": {"proxies": on_the_path}}))
+
+    seen = HasuraRequests()
+    HttpHook(method="POST", http_conn_id="moped_hasura").run(
+        "/v1/graphql", data="{}", extra_options={"check_response": False}
+    )
+    assert len(seen.all()) == 1, "the probe: an unchecked request over this connection reaches the path"
+
+    seen = HasuraRequests()
+    with pytest.raises(InsecureTransportError) as refused:
+        MopedClient("moped_hasura").subproject_ids(respect_sync_flag=True)
+    assert "'moped_hasura'" in str(refused.value) and "plain HTTP" in str(refused.value)
+    assert real["password"] not in str(refused.value)
+    run = run_dag(ecapris_dag)
+    assert run.state == "failed" and task_states(run)["list_subprojects"] == ["failed"]
+    assert seen.all() == [], "nothing was sent"
+    assert moped_statuses(moped) == {}
+
+
+def test_a_retry_of_the_upsert_sends_nothing_an_earlier_try_applied(ecapris_dag, devstack_state, moped):
+    from etl_bundle.ecapris.moped import MopedClient
+    from etl_bundle.ecapris.sync import list_subprojects, plan_sync, send_changes
+
+    planned = plan_sync(
+        list_subprojects("moped_hasura", respect_sync_flag=True),
+        oracle_conn_id="ecapris_oracle",
+        hasura_conn_id="moped_hasura",
+        warehouse_conn_id="warehouse_postgres",
+        batch_size=5,
+        run_id="manual__retry-of-the-upsert",
+        dry_run=False,
+    )
+    objects = planned["objects"]
+    assert len(objects) > 10
+    # The first try applied two batches, then was killed: the retry gets the same plan (XCom).
+    MopedClient("moped_hasura").upsert_statuses(objects[:5])
+    MopedClient("moped_hasura").upsert_statuses(objects[5:10])
+    stamps = {sid: row["updated_at"] for sid, row in moped_statuses(moped).items()}
+
+    seen = HasuraRequests()
+    summary = send_changes(planned, hasura_conn_id="moped_hasura", batch_size=5)
+    written = seen.written_ids()
+    assert sorted(written) == sorted(s["subproject_status_id"] for s in objects[10:])
+    assert summary["already_applied"] == 10 and summary["inserted"] == len(objects) - 10
+    after = moped_statuses(moped)
+    assert {sid: after[sid]["updated_at"] for sid in stamps} == stamps, "applied rows were not touched again"
+    assert set(after) == {s["subproject_status_id"] for s in objects}
+
+    seen = HasuraRequests()
+    again = send_changes(planned, hasura_conn_id="moped_hasura", batch_size=5)
+    assert seen.mutations() == [] and again["already_applied"] == len(objects)
+
+
+# --- the quarantine: once per bad row, first seen kept, a retention ------------------------
+
+
+def quarantined(warehouse) -> list[dict]:
+    cursor = warehouse.cursor(row_factory=psycopg.rows.dict_row)
+    return cursor.execute(
+        "SELECT * FROM staging.ecapris_status_rejects ORDER BY subproject_status_id, copy_number"
+    ).fetchall()
+
+
+def test_a_bad_row_is_quarantined_once_and_keeps_its_first_sighting(ecapris_dag, warehouse):
+    from etl_bundle.ecapris.sync import quarantine_rejects, read_statuses
+    from etl_bundle.ecapris.transforms import transform_rows
+
+    warehouse.execute("TRUNCATE staging.ecapris_status_rejects")
+    first = run_dag(ecapris_dag)
+    assert first.state == "success"
+    [row] = quarantined(warehouse)
+    assert (row["first_run_id"], row["last_run_id"], row["seen_count"]) == (first.run_id, first.run_id, 1)
+
+    second = run_dag(ecapris_dag)
+    assert second.state == "success"
+    [again] = quarantined(warehouse)
+    assert again["first_seen_at"] == row["first_seen_at"] and again["last_seen_at"] > row["last_seen_at"]
+    assert (again["first_run_id"], again["last_run_id"], again["seen_count"]) == (first.run_id, second.run_id, 2)
+    assert summary_of(second)["quarantined_seen_again"] == 1 and summary_of(second)["quarantined_new"] == 0
+
+    # A retry of the second run (the same rows again, the same run id) adds and changes nothing.
+    rows = read_statuses("ecapris_oracle", [Decimal(ecapris_data.subproject_id(1))], batch_size=10)
+    rejects = transform_rows(rows).rejects
+    counts = quarantine_rejects(rejects, "warehouse_postgres", second.run_id, retention_days=30, dry_run=False)
+    assert (counts["quarantined_new"], counts["quarantined_seen_again"]) == (0, 0)
+    assert quarantined(warehouse) == [again]
+
+
+def test_identical_bad_rows_are_each_kept(warehouse):
+    from etl_bundle.ecapris.sync import quarantine_rejects
+    from etl_bundle.ecapris.transforms import transform_rows
+
+    warehouse.execute("TRUNCATE staging.ecapris_status_rejects")
+    row = {"SUB_PROJECT_STATUS_ID": 7, "SP_NUMBER": "10000.000", "SP_NAME": None, "REVIEWED_BY": "Garcia, Ana"}
+    rejects = transform_rows([row, dict(row), dict(row)]).rejects
+    assert len(rejects) == 3
+    counts = quarantine_rejects(rejects, "warehouse_postgres", "manual__copies", retention_days=30, dry_run=False)
+    assert counts["quarantined_new"] == 3
+    assert [r["copy_number"] for r in quarantined(warehouse)] == [1, 2, 3]
+
+
+def test_quarantined_rows_not_seen_for_the_retention_are_purged(warehouse):
+    from etl_bundle.ecapris.sync import quarantine_rejects
+    from etl_bundle.ecapris.transforms import transform_rows
+
+    warehouse.execute("TRUNCATE staging.ecapris_status_rejects")
+    rows = [
+        {"SUB_PROJECT_STATUS_ID": n, "SP_NUMBER": "10000.000", "SP_NAME": None, "REVIEWED_BY": "Garcia, Ana"}
+        for n in (1, 2, 3)
+    ]
+    quarantine_rejects(transform_rows(rows).rejects, "warehouse_postgres", "run-a", retention_days=30, dry_run=False)
+    warehouse.execute(
+        "UPDATE staging.ecapris_status_rejects SET last_seen_at = now() - (CASE subproject_status_id"
+        " WHEN '1' THEN 31 WHEN '2' THEN 29 ELSE 90 END) * interval '1 day',"
+        " first_seen_at = now() - interval '100 days'"
+    )
+    # Status 3 is still bad at the source: seen again now, so it stays whatever its age.
+    counts = quarantine_rejects(
+        transform_rows(rows[2:]).rejects, "warehouse_postgres", "run-b", retention_days=30, dry_run=False
+    )
+    assert counts["quarantine_purged"] == 1
+    left = {r["subproject_status_id"]: r for r in quarantined(warehouse)}
+    assert set(left) == {"2", "3"}
+    assert left["3"]["seen_count"] == 2 and left["3"]["first_seen_at"] < left["3"]["last_seen_at"]
+
+
+def test_the_migration_folds_the_duplicates_earlier_runs_and_retries_wrote(scratch_warehouse):
+    from etl_bundle.common.migrations import upgrade
+    from etl_bundle.common.paths import SQL_DIR
+
+    with scratch_warehouse() as conn:
+        conn.execute((SQL_DIR / "ecapris" / "migrations" / "0001_status_rejects.sql").read_text())
+        insert = (
+            "INSERT INTO staging.ecapris_status_rejects (run_id, subproject_status_id, field, reason, source_row,"
+            " rejected_at) VALUES (%s, %s, 'reviewed_by_name', 'missing', %s, %s::timestamptz)"
+        )
+        bad = json.dumps({"SUB_PROJECT_STATUS_ID": 5, "REVIEWED_BY": None})
+        other = json.dumps({"SUB_PROJECT_STATUS_ID": 6, "REVIEWED_BY": None})
+        legacy = [
+            ("run-1", "5", bad, "2026-01-01 10:00Z"),
+            ("run-1", "5", bad, "2026-01-01 10:00Z"),  # an identical second row in the same read
+            ("run-1", "5", bad, "2026-01-01 10:05Z"),  # the retry of run-1 wrote them again
+            ("run-1", "5", bad, "2026-01-01 10:05Z"),
+            ("run-2", "5", bad, "2026-01-01 10:30Z"),
+            ("run-2", "5", bad, "2026-01-01 10:30Z"),
+            ("run-2", "6", other, "2026-01-01 10:30Z"),
+        ]
+        conn.cursor().executemany(insert, legacy)
+        conn.commit()
+    assert upgrade("ecapris", scratch_warehouse) == ["0001_status_rejects", "0002_reject_sightings"]
+    with scratch_warehouse() as conn:
+        rows = conn.execute(
+            "SELECT subproject_status_id, copy_number, first_run_id, last_run_id, seen_count,"
+            " first_seen_at::text, last_seen_at::text FROM staging.ecapris_status_rejects"
+            " ORDER BY subproject_status_id, copy_number"
+        ).fetchall()
+    assert [r[:5] for r in rows] == [
+        ("5", 1, "run-1", "run-2", 2),
+        ("5", 2, "run-1", "run-2", 2),
+        ("6", 1, "run-2", "run-2", 1),
+    ]
+    assert rows[0][5].startswith("2026-01-01 10:00") and rows[0][6].startswith("2026-01-01 10:30")
+
+
+def test_an_answer_lost_after_hasura_committed_is_not_followed_by_the_same_mutation(ecapris_dag, moped):
+    from devstack.services import hasura_secret_file
+
+    lost = hasura_secret_file().with_name("answers_lost")
+    seen = HasuraRequests()
+    try:
+        lost.write_text("1")
+        run = run_dag(ecapris_dag, batch_size=4)
+    finally:
+        lost.unlink(missing_ok=True)
+    assert run.state == "success", task_states(run)
+    assert any(r["http_status"] is None and r["committed"] for r in seen.mutations()), "the fault was injected"
+    written = seen.written_ids()
+    assert len(written) == len(set(written)) == len(moped_statuses(moped)), "no status was written twice"
+
+
+def test_a_quarantine_write_the_database_refuses_fails_without_the_rows_values(scratch_warehouse, caplog):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from etl_bundle.common.migrations import upgrade
+    from etl_bundle.ecapris.sync import quarantine_rejects
+    from etl_bundle.ecapris.transforms import transform_rows
+
+    upgrade("ecapris", scratch_warehouse)
+    with scratch_warehouse() as conn:
+        # A rule the rows break, so that the server's answer quotes the failing row.
+        conn.execute("ALTER TABLE staging.ecapris_status_rejects ADD CONSTRAINT probe CHECK (source_row ? 'NOPE')")
+        conn.commit()
+    row = {"SUB_PROJECT_STATUS_ID": 5, "SP_NUMBER": "10000.000", "SP_NAME": None, "REVIEWED_BY": "Roe, Jane"}
+    with pytest.raises(AirflowFailException) as refused:
+        quarantine_rejects(
+            transform_rows([row]).rejects, "warehouse_postgres", "run-x", retention_days=30, dry_run=False
+        )
+    text = str(refused.value)
+    assert "staging.ecapris_status_rejects" in text and "probe" in text and "SQLSTATE 23514" in text
+    assert "Roe, Jane" not in text and refused.value.__cause__ is None
+    assert "Roe, Jane" not in caplog.text

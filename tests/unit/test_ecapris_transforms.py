@@ -130,7 +130,15 @@ def test_a_bad_flag_is_rejected_naming_the_field(value):
         ("STATUS_REVIEW_DATE", "02/06/2025", "review_timestamp"),
         ("SUB_PROJECT_STATUS_ID", None, "subproject_status_id"),
         ("SUB_PROJECT_STATUS_ID", "12.5", "subproject_status_id"),
+        ("SUB_PROJECT_STATUS_ID", Decimal("12.5"), "subproject_status_id"),
+        ("SUB_PROJECT_STATUS_ID", Decimal("3000000000"), "subproject_status_id"),  # beyond Moped's INTEGER
+        ("SUB_PROJECT_STATUS_ID", Decimal("-2147483649"), "subproject_status_id"),
+        ("SUB_PROJECT_STATUS_ID", "NaN", "subproject_status_id"),
+        ("SUB_PROJECT_STATUS_ID", "abc", "subproject_status_id"),
         ("CURR_STATUS_FL", "?", "current_status_fl"),
+        ("SP_NAME", "Lamar\x00Blvd", "subproject_name"),  # Oracle holds a NUL; Postgres text cannot
+        ("REVIEWED_BY", "Garcia,\x00Ana", "reviewed_by_name"),
+        ("SUB_PROJECT_STATUS_DESC", "Design\x00", "sub_project_status_desc"),
     ],
 )
 def test_rows_missing_required_fields_are_rejected_and_counted(column, value, field):
@@ -140,7 +148,7 @@ def test_rows_missing_required_fields_are_rejected_and_counted(column, value, fi
     assert [s["subproject_status_id"] for s in result.statuses] == [1]
     [reject] = result.rejects
     assert reject.field == field
-    assert reject.row[column] == value
+    assert reject.row[column] == (str(value) if isinstance(value, Decimal) else value)  # kept as text
     assert field in reject.describe() and "10553.030" in reject.describe()
 
 
@@ -192,3 +200,14 @@ def test_moped_ids_become_oracle_numbers(moped_id, number):
 def test_ids_that_are_not_number_18_3_are_refused(moped_id):
     with pytest.raises(ValueError, match="subproject number"):
         subproject_number(moped_id)
+
+
+def test_the_largest_moped_integer_is_accepted():
+    [status] = transform_rows([oracle_row(SUB_PROJECT_STATUS_ID=Decimal(2**31 - 1))]).statuses
+    assert status["subproject_status_id"] == 2**31 - 1
+
+
+def test_a_nul_rejection_says_where_not_what():
+    [reject] = transform_rows([oracle_row(REVIEWED_BY="Garcia, Ana\x00x")]).rejects
+    assert "offset 11" in reject.reason and "Garcia" not in reject.reason
+    assert "ATD_SUB_PROJECT_STATUS_VW" in reject.describe()

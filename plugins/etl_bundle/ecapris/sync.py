@@ -3,18 +3,25 @@
 Moped's subproject ids (Hasura) -> their statuses from the Oracle view, in batches
 of ids -> Moped payloads (rejects quarantined in the warehouse) -> compared with
 Moped's copy -> only new and changed statuses upserted, in batches.
+
+A retry of the upsert gets the same plan (XCom): it compares the plan with Moped's
+copy again, so nothing an earlier try applied is sent twice.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from decimal import Decimal
 from typing import Any
 
-from etl_bundle.ecapris.transforms import Reject, plan_changes, subproject_number, transform_rows
+from etl_bundle.common.http_retries import TransientHttpError
+from etl_bundle.ecapris.transforms import ChangePlan, Reject, plan_changes, subproject_number, transform_rows
+
+QUARANTINE = "staging.ecapris_status_rejects"
+DEFAULT_RETENTION_DAYS = 30
 
 log = logging.getLogger(__name__)
 
@@ -63,13 +70,15 @@ def status_query_batches(dialect: str, numbers: list[Decimal], batch_size: int) 
 
 
 def read_statuses(oracle_conn_id: str, numbers: list[Decimal], batch_size: int) -> list[dict[str, Any]]:
+    from etl_bundle.common.db_errors import values_kept_out
     from etl_bundle.common.source_db import dict_rows, source_cursor
 
     rows: list[dict[str, Any]] = []
-    with source_cursor(oracle_conn_id) as (cursor, dialect):
-        for sql, binds in status_query_batches(dialect, numbers, batch_size):
-            cursor.execute(sql, binds)
-            rows.extend(dict_rows(cursor))
+    with values_kept_out(f"reading {STATUSES_TEMPLATE} on {oracle_conn_id}"):
+        with source_cursor(oracle_conn_id) as (cursor, dialect):
+            for sql, binds in status_query_batches(dialect, numbers, batch_size):
+                cursor.execute(sql, binds)
+                rows.extend(dict_rows(cursor))
     return rows
 
 
@@ -82,6 +91,7 @@ def plan_sync(
     batch_size: int,
     run_id: str,
     dry_run: bool,
+    retention_days: int = DEFAULT_RETENTION_DAYS,
 ) -> dict[str, Any]:
     """Read both sides and decide what to send: ``{"objects": [...], "summary": {...}}``."""
     from etl_bundle.ecapris.moped import MopedClient
@@ -92,7 +102,9 @@ def plan_sync(
     without_rows = sorted(moped_id for moped_id, number in numbers.items() if number not in found)
 
     transformed = transform_rows(rows)
-    _quarantine(transformed.rejects, warehouse_conn_id, run_id, dry_run=dry_run)
+    quarantined = quarantine_rejects(
+        transformed.rejects, warehouse_conn_id, run_id, retention_days=retention_days, dry_run=dry_run
+    )
     existing = MopedClient(hasura_conn_id).existing_statuses(
         (s["subproject_status_id"] for s in transformed.statuses), batch_size
     )
@@ -108,6 +120,7 @@ def plan_sync(
         "unchanged": plan.unchanged,
         "names_to_repair": len(plan.name_repairs),
         "rejected": len(transformed.rejects),
+        **quarantined,
         "dry_run": dry_run,
     }
     if without_rows:
@@ -132,35 +145,89 @@ def _number_or_none(value: Any) -> Decimal | None:
         return None
 
 
-def _quarantine(rejects: list[Reject], warehouse_conn_id: str, run_id: str, *, dry_run: bool) -> None:
+def quarantine_rejects(
+    rejects: list[Reject], warehouse_conn_id: str, run_id: str, *, retention_days: int, dry_run: bool
+) -> dict[str, int]:
+    """Keep each rejected row once in the quarantine, then purge rows not seen for ``retention_days``.
+
+    One transaction. A row quarantined by an earlier run is seen again (first_seen_at kept);
+    a retry of this run adds and changes nothing. The counts: newly quarantined, seen
+    again, and purged.
+    """
     for reject in rejects[:LOGGED_REJECTS]:
         log.warning("rejected %s", reject.describe())
     if len(rejects) > LOGGED_REJECTS:
         log.warning("... and %d more rejected rows", len(rejects) - LOGGED_REJECTS)
-    if dry_run or not rejects:
-        return
+    counts = {"quarantined_new": 0, "quarantined_seen_again": 0, "quarantine_purged": 0}
+    if dry_run:
+        return counts
     from airflow.providers.postgres.hooks.postgres import PostgresHook
 
+    from etl_bundle.common.db_errors import values_kept_out
     from etl_bundle.common.sql import render_sql
 
-    with closing(PostgresHook(postgres_conn_id=warehouse_conn_id).get_conn()) as conn:
-        with conn.cursor() as cursor:
-            cursor.executemany(
-                render_sql("ecapris/insert_reject.sql", dialect="postgres"),
-                [
-                    {
-                        "run_id": run_id,
-                        "subproject_status_id": _text_or_none(reject.subproject_status_id),
-                        "ecapris_subproject_id": _text_or_none(reject.ecapris_subproject_id),
-                        "field": reject.field,
-                        "reason": reject.reason,
-                        "source_row": json.dumps(reject.row, sort_keys=True),
-                    }
-                    for reject in rejects
-                ],
-            )
-        conn.commit()
-    log.warning("%d rejected rows quarantined in staging.ecapris_status_rejects (run %s)", len(rejects), run_id)
+    with values_kept_out(f"quarantining rejected rows in {QUARANTINE}"):
+        with closing(PostgresHook(postgres_conn_id=warehouse_conn_id).get_conn()) as conn:
+            with conn.cursor() as cursor:
+                if rejects:
+                    cursor.executemany(
+                        render_sql("ecapris/insert_reject.sql", dialect="postgres"),
+                        quarantine_rows(rejects, run_id),
+                        returning=True,
+                    )
+                    while True:
+                        for (is_new,) in cursor.fetchall():
+                            counts["quarantined_new" if is_new else "quarantined_seen_again"] += 1
+                        if not cursor.nextset():
+                            break
+                cursor.execute(
+                    render_sql("ecapris/purge_rejects.sql", dialect="postgres"), {"retention_days": retention_days}
+                )
+                counts["quarantine_purged"] = cursor.rowcount
+            conn.commit()
+    if rejects:
+        log.warning(
+            "%d rejected rows in %s: %d new, %d seen again by this run, %d already recorded by this run (a retry)",
+            len(rejects),
+            QUARANTINE,
+            counts["quarantined_new"],
+            counts["quarantined_seen_again"],
+            len(rejects) - counts["quarantined_new"] - counts["quarantined_seen_again"],
+        )
+    log.info("%d quarantined rows not seen for %d days purged", counts["quarantine_purged"], retention_days)
+    return counts
+
+
+def quarantine_rows(rejects: list[Reject], run_id: str) -> list[dict[str, Any]]:
+    """The insert's parameters; identical rows of one read get copy numbers 1, 2, … so none is lost."""
+    copies: dict[str, int] = {}
+    rows = []
+    for reject in rejects:
+        source_row = json.dumps(_storable(reject.row), sort_keys=True, ensure_ascii=False)
+        copies[source_row] = copies.get(source_row, 0) + 1
+        rows.append(
+            {
+                "run_id": run_id,
+                "copy_number": copies[source_row],
+                "subproject_status_id": _text_or_none(reject.subproject_status_id),
+                "ecapris_subproject_id": _text_or_none(reject.ecapris_subproject_id),
+                "field": reject.field,
+                "reason": reject.reason,
+                "source_row": source_row,
+            }
+        )
+    return rows
+
+
+def _storable(row: dict[str, Any]) -> dict[str, Any]:
+    """The source row as JSONB can hold it: a NUL shown as U+2400 (jsonb has no \\u0000), unpaired
+    surrogates replaced."""
+    return {
+        key: value.replace("\x00", "\u2400").encode("utf-8", "replace").decode("utf-8")
+        if isinstance(value, str)
+        else value
+        for key, value in row.items()
+    }
 
 
 def _text_or_none(value: Any) -> str | None:
@@ -172,23 +239,40 @@ def send_changes(planned: dict[str, Any], *, hasura_conn_id: str, batch_size: in
     from etl_bundle.ecapris.moped import MopedClient
 
     client = MopedClient(hasura_conn_id)
-    objects = planned["objects"]
-    returned = 0
-    for start in range(0, len(objects), batch_size):
-        batch = objects[start : start + batch_size]
+    planned_objects = planned["objects"]
+    planned_repairs = planned.get("name_repairs", [])
+    left, repairs = still_to_send(client, planned_objects, planned_repairs, batch_size)
+    objects = left.objects
+    already_applied = len(planned_objects) + len(planned_repairs) - len(objects) - len(repairs)
+    if already_applied:
+        log.warning("%d planned changes are in Moped already (applied by an earlier try): not resent", already_applied)
+
+    def upsert(batch: list[dict[str, Any]]) -> int:
         returning = client.upsert_statuses(batch)
         if len(returning) != len(batch):
             raise RuntimeError(f"Moped's Hasura returned {len(returning)} of {len(batch)} upserted statuses")
-        returned += len(returning)
-    repairs = planned.get("name_repairs", [])
+        return len(returning)
+
+    def upserts_left(batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return still_to_send(client, batch, [], batch_size)[0].objects
+
+    def repairs_left(batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return still_to_send(client, [], batch, batch_size)[1]
+
+    returned = sum(
+        send_without_repeats(upsert, objects[start : start + batch_size], upserts_left, what="upsert")
+        for start in range(0, len(objects), batch_size)
+    )
     repaired = sum(
-        client.repair_names(repairs[start : start + batch_size]) for start in range(0, len(repairs), batch_size)
+        send_without_repeats(client.repair_names, repairs[start : start + batch_size], repairs_left, what="repair")
+        for start in range(0, len(repairs), batch_size)
     )
     summary = {
         **planned["summary"],
-        "inserted": planned["summary"]["to_insert"],
-        "updated": planned["summary"]["to_update"],
+        "inserted": len(left.inserts),
+        "updated": len(left.updates),
         "names_repaired": repaired,
+        "already_applied": already_applied,
         "sent": returned,
     }
     log.info(
@@ -201,3 +285,50 @@ def send_changes(planned: dict[str, Any], *, hasura_conn_id: str, batch_size: in
         summary["ids_without_oracle_rows"],
     )
     return summary
+
+
+def still_to_send(
+    client: Any, objects: list[dict[str, Any]], repairs: list[dict[str, Any]], batch_size: int
+) -> tuple[ChangePlan, list[dict[str, Any]]]:
+    """The planned upserts (as a plan against Moped's current copy) and name repairs it does not hold yet."""
+    if not objects and not repairs:
+        return ChangePlan(), []
+    ids = [status["subproject_status_id"] for status in objects] + [r["subproject_status_id"] for r in repairs]
+    current = client.existing_statuses(ids, batch_size)
+    repairs_left = [
+        repair
+        for repair in repairs
+        if (current.get(repair["subproject_status_id"]) or {}).get("subproject_name") != repair["subproject_name"]
+    ]
+    return plan_changes(objects, current), repairs_left
+
+
+def send_without_repeats(
+    send: Callable[[list[dict[str, Any]]], int],
+    batch: list[dict[str, Any]],
+    left_to_send: Callable[[list[dict[str, Any]]], list[dict[str, Any]]],
+    *,
+    what: str,
+    attempts: int = 3,
+) -> int:
+    """``send(batch)``, retried on transient failures, but never blindly.
+
+    A 5xx, a timeout or a dropped connection can come after Hasura committed: before
+    sending again, Moped is read back (``left_to_send``) and only what it lacks is sent.
+    """
+    import time
+
+    import requests
+
+    for attempt in range(1, attempts + 1):
+        try:
+            return send(batch)
+        except (TransientHttpError, requests.ConnectionError, requests.Timeout) as err:
+            if attempt == attempts:
+                raise
+            log.warning("Moped %s of %d failed (%s); reading Moped back before sending again", what, len(batch), err)
+            time.sleep(min(2**attempt, 30))
+            batch = left_to_send(batch)
+            if not batch:
+                return 0
+    raise AssertionError("unreachable")

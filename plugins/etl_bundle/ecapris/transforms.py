@@ -50,6 +50,10 @@ REPAIRED_TEXT_COLUMNS = (
     "summary_description",
 )
 REQUIRED = ("subproject_status_id", "ecapris_subproject_id", "subproject_name", "review_timestamp", "reviewed_by_name")
+SOURCE_VIEW = "ATD_SUB_PROJECT_STATUS_VW"
+# Moped's subproject_status_id is a Postgres INTEGER; Oracle's NUMBER holds more. One id out of
+# range would fail the whole mutation it travels in.
+MOPED_INTEGER_RANGE = (-(2**31), 2**31 - 1)
 
 # Byte-level repairs from the reference's mojibake branch: curly quotes that went
 # through Oracle's charset conversion (their last byte lost to 0xBF, '¿') and then
@@ -96,7 +100,7 @@ class Reject:
 
     def describe(self) -> str:
         return (
-            f"status {self.subproject_status_id} of subproject {self.ecapris_subproject_id}: "
+            f"{SOURCE_VIEW} row status {self.subproject_status_id} of subproject {self.ecapris_subproject_id}: "
             f"field {self.field}: {self.reason}"
         )
 
@@ -157,10 +161,13 @@ def parse_flag(value: Any) -> bool:
     return _FLAG_VALUES[key]
 
 
-def _text(value: Any) -> str | None:
+def _text(value: Any, field_name: str) -> str | None:
     if value is None:
         return None
     text = str(value).strip()
+    # Oracle's VARCHAR2 may hold a NUL; Postgres text cannot, so Hasura would fail the batch.
+    if "\x00" in text:
+        raise InvalidRowError(field_name, f"holds a NUL character at offset {text.index(chr(0))}")
     return text or None
 
 
@@ -176,9 +183,9 @@ def to_status(row: dict[str, Any]) -> dict[str, Any]:
         elif target == "review_timestamp":
             status[target] = review_timestamp_iso(value)
         elif target in REPAIRED_TEXT_COLUMNS:
-            status[target] = repair_mojibake(_text(value))
+            status[target] = repair_mojibake(_text(value, target))
         else:
-            status[target] = _text(value)
+            status[target] = _text(value, target)
     for name in REQUIRED:
         if status[name] is None:
             raise InvalidRowError(name, f"missing ({COLUMN_MAP[name]} is null or blank)")
@@ -192,8 +199,11 @@ def _status_id(value: Any) -> int | None:
         number = Decimal(str(value))
     except InvalidOperation:
         raise InvalidRowError("subproject_status_id", f"not an integer: {value!r}") from None
-    if number != number.to_integral_value():
+    if not number.is_finite() or number != number.to_integral_value():
         raise InvalidRowError("subproject_status_id", f"not an integer: {value!r}")
+    low, high = MOPED_INTEGER_RANGE
+    if not low <= number <= high:
+        raise InvalidRowError("subproject_status_id", f"{value} is out of range for Moped's integer column")
     return int(number)
 
 
