@@ -2,6 +2,15 @@
 
 ``--upload-only`` plays a drop box as some partners run them: files can be written,
 listed, stat'ed and renamed, but not read back, and their attributes not changed.
+
+``--cut-after-bytes N`` plays a connection dropped mid-transfer: once the server has
+taken N bytes of file writes, it writes what fits and aborts that client's
+connection, once (the next connection is served normally), so a retry can complete.
+
+As OpenSSH's sftp-server (and asyncssh's defaults, kept here): a plain RENAME refuses
+an existing target; the ``posix-rename@openssh.com`` extension is offered and replaces
+it atomically (rename(2)); an OPEN that creates a file gives it the mode the client
+sent with it (less the server's umask).
 """
 
 from __future__ import annotations
@@ -38,8 +47,30 @@ class _UploadOnly(asyncssh.SFTPServer):
         raise asyncssh.SFTPPermissionDenied("changing attributes is not allowed on this server")
 
 
+def _cutting(base: type[asyncssh.SFTPServer], limit: int) -> type[asyncssh.SFTPServer]:
+    """``base`` that aborts the connection once ``limit`` bytes of writes were taken (once per process)."""
+    taken = {"bytes": 0, "cut": False}
+
+    class _Cutting(base):
+        def write(self, file_obj, offset, data):
+            if taken["cut"] or taken["bytes"] + len(data) <= limit:
+                taken["bytes"] += len(data)
+                return super().write(file_obj, offset, data)
+            taken["cut"] = True
+            fits = limit - taken["bytes"]
+            if fits > 0:
+                super().write(file_obj, offset, data[:fits])
+            print(f"sftp stand-in: connection cut after {limit} bytes of writes", flush=True)
+            self.connection.abort()
+            raise asyncssh.SFTPConnectionLost("connection cut by the stand-in")
+
+    return _Cutting
+
+
 async def serve(args: argparse.Namespace) -> None:
     server_class = _UploadOnly if args.upload_only else asyncssh.SFTPServer
+    if args.cut_after_bytes is not None:
+        server_class = _cutting(server_class, args.cut_after_bytes)
 
     def sftp_factory(chan):
         return server_class(chan, chroot=args.root)
@@ -65,6 +96,9 @@ def main() -> None:
     parser.add_argument("--authorized-keys", required=True)
     parser.add_argument("--user", required=True)
     parser.add_argument("--upload-only", action="store_true", help="refuse reads and attribute changes")
+    parser.add_argument(
+        "--cut-after-bytes", type=int, help="abort the connection once this many bytes were written (once)"
+    )
     asyncio.run(serve(parser.parse_args()))
 
 
