@@ -91,6 +91,11 @@ class Prepared:
     def persons(self) -> int:
         return len({row["Person_ID"] for row in self.rows})
 
+    @property
+    def records(self) -> int:
+        """Care records sent: one per person and care entry."""
+        return len({(row["Person_ID"], row["Entered_Care"]) for row in self.rows})
+
 
 def as_date(value: Any) -> date | None:
     """A date from an Oracle DATE (a datetime), the stand-in's date, or an openpyxl cell (a datetime)."""

@@ -335,6 +335,7 @@ def send_period(
         "period": period.label,
         "children": len(children),
         "children_sent": prepared.persons,
+        "children_records_sent": prepared.records,
         "dropped": prepared.dropped,
         "merged_care_records": prepared.merged,
         "problems": len(prepared.problems),
