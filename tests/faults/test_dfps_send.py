@@ -283,3 +283,28 @@ def test_a_rerun_for_the_same_period_gives_identical_files_and_no_second_upload(
         forced = send("manual__fault_rerun_3", force=True, stamp="20250312_091500")
         assert forced["sha256"] == first["sha256"] and forced["reference_sha256"] == first["reference_sha256"]
         assert [state for _, state, _, _ in audit_rows(warehouse)] == ["sent"] * 4
+
+
+def test_the_share_refusing_writes_after_the_upload_then_a_retry_on_an_upload_only_server_uploads_once(
+    clean_send, monkeypatch, warehouse, faults
+):
+    # A folder where the txt's copy goes: the share refuses to rename the copy into place.
+    in_the_way = paths.share_dir() / "dfps_dps" / "to_dps" / f"Children_in_care_{PERIOD}_20250310_091500.txt"
+    in_the_way.mkdir(parents=True)
+    with faults.inject("dfps send: the share refuses writes after the upload (upload-only server)"):
+        with second_sftp_server(monkeypatch, SFTP_CONN_ID, "--upload-only"):
+            try:
+                with pytest.raises(Exception):  # noqa: B017 - whatever the SMB client makes of the refusal
+                    send("manual__fault_share")
+            finally:
+                in_the_way.rmdir()
+            uploaded = upload_identity(remote_file())
+            assert uploaded is not None and share_copies() == []
+            assert {state for _, state, _, _ in audit_rows(warehouse)} == {"pending"}
+
+            summary = send("manual__fault_share")  # the retry
+        assert not summary["uploaded_now"] and summary["verified_by"] == "size only (the server refuses reads)"
+        assert upload_identity(remote_file()) == uploaded and sha256(remote_file()) == summary["sha256"]
+        assert [(name, state) for name, state, _, _ in audit_rows(warehouse)] == [(TXT, "sent"), (XLSX, "sent")]
+        faults.side_effects("dps upload across a share refusal", 1 + (upload_identity(remote_file()) != uploaded))
+        faults.side_effects("share copies across a share refusal", len(share_copies()), expected=2)

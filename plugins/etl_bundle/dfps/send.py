@@ -47,11 +47,14 @@ def txt_name(period: FiscalPeriod) -> str:
 
 
 def read_children(oracle_conn_id: str, period: FiscalPeriod) -> list[Child]:
+    """The period's rows of caps.qtr_dps_cvs, numbered in the query's order (problems name the row)."""
+    from etl_bundle.common.db_errors import values_kept_out
     from etl_bundle.common.source_db import dict_rows, source_cursor
     from etl_bundle.common.sql import render_sql
 
     binds = {"fiscal_year": period.fiscal_year, "quarter": period.quarter}
-    with source_cursor(oracle_conn_id) as (cursor, dialect):
+    reading = f"reading caps.qtr_dps_cvs for {period.label}"
+    with values_kept_out(reading), source_cursor(oracle_conn_id) as (cursor, dialect):
         cursor.execute(render_sql("dfps/children_in_care.sql", dialect=dialect), binds)
         return [
             Child(
