@@ -6,6 +6,8 @@ listed, stat'ed and renamed, but not read back, and their attributes not changed
 ``--cut-after-bytes N`` plays a connection dropped mid-transfer: once the server has
 taken N bytes of file writes, it writes what fits and aborts that client's
 connection, once (the next connection is served normally), so a retry can complete.
+``--stall-after-bytes N`` instead never answers that write: a transfer hanging
+mid-way, for a test to kill the client there.
 
 As OpenSSH's sftp-server (and asyncssh's defaults, kept here): a plain RENAME refuses
 an existing target; the ``posix-rename@openssh.com`` extension is offered and replaces
@@ -47,30 +49,35 @@ class _UploadOnly(asyncssh.SFTPServer):
         raise asyncssh.SFTPPermissionDenied("changing attributes is not allowed on this server")
 
 
-def _cutting(base: type[asyncssh.SFTPServer], limit: int) -> type[asyncssh.SFTPServer]:
-    """``base`` that aborts the connection once ``limit`` bytes of writes were taken (once per process)."""
-    taken = {"bytes": 0, "cut": False}
+def _interrupting(base: type[asyncssh.SFTPServer], limit: int, how: str) -> type[asyncssh.SFTPServer]:
+    """``base`` that, once ``limit`` bytes of writes were taken (once per process), writes what
+    fits and then aborts the connection (``cut``) or never answers that write (``stall``)."""
+    taken = {"bytes": 0, "done": False}
 
-    class _Cutting(base):
+    class _Interrupting(base):
         def write(self, file_obj, offset, data):
-            if taken["cut"] or taken["bytes"] + len(data) <= limit:
+            if taken["done"] or taken["bytes"] + len(data) <= limit:
                 taken["bytes"] += len(data)
                 return super().write(file_obj, offset, data)
-            taken["cut"] = True
+            taken["done"] = True
             fits = limit - taken["bytes"]
             if fits > 0:
                 super().write(file_obj, offset, data[:fits])
-            print(f"sftp stand-in: connection cut after {limit} bytes of writes", flush=True)
+            print(f"sftp stand-in: transfer interrupted ({how}) after {limit} bytes of writes", flush=True)
+            if how == "stall":
+                return asyncio.Event().wait()  # the client waits for an answer that never comes
             self.connection.abort()
             raise asyncssh.SFTPConnectionLost("connection cut by the stand-in")
 
-    return _Cutting
+    return _Interrupting
 
 
 async def serve(args: argparse.Namespace) -> None:
     server_class = _UploadOnly if args.upload_only else asyncssh.SFTPServer
     if args.cut_after_bytes is not None:
-        server_class = _cutting(server_class, args.cut_after_bytes)
+        server_class = _interrupting(server_class, args.cut_after_bytes, "cut")
+    elif args.stall_after_bytes is not None:
+        server_class = _interrupting(server_class, args.stall_after_bytes, "stall")
 
     def sftp_factory(chan):
         return server_class(chan, chroot=args.root)
@@ -99,6 +106,7 @@ def main() -> None:
     parser.add_argument(
         "--cut-after-bytes", type=int, help="abort the connection once this many bytes were written (once)"
     )
+    parser.add_argument("--stall-after-bytes", type=int, help="stop answering once this many bytes were written (once)")
     asyncio.run(serve(parser.parse_args()))
 
 

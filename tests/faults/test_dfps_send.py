@@ -312,3 +312,27 @@ def test_the_share_refusing_writes_after_the_upload_then_a_retry_on_an_upload_on
         assert [(name, state) for name, state, _, _ in audit_rows(warehouse)] == [(TXT, "sent"), (XLSX, "sent")]
         faults.side_effects("dps upload across a share refusal", 1 + (upload_identity(remote_file()) != uploaded))
         faults.side_effects("share copies across a share refusal", len(share_copies()), expected=2)
+
+
+def test_a_kill_in_the_middle_of_the_upload_then_a_rerun_uploads_once(clean_send, monkeypatch, warehouse, faults):
+    import os
+
+    partial = remote_file().with_name(TXT + ".part")
+    conf = {"period": PERIOD, "force": False}
+    own_server = os.environ["AIRFLOW_CONN_DPS_SFTP"]
+    with faults.inject("dfps send: SIGKILL in the middle of the upload"):
+        with second_sftp_server(monkeypatch, SFTP_CONN_ID, "--stall-after-bytes", "1000"):
+            run = airflow_dags_test(DAG_ID, conf, "2025-03-07")
+            killed = sigkill_when(run, lambda: partial.exists() and partial.stat().st_size >= 1000)
+            assert killed, f"the send ended before the kill point; log: {run.log_path}"
+            assert not remote_file().exists() and stat.S_IMODE(partial.stat().st_mode) == 0o600
+            assert {state for _, state, _, _ in audit_rows(warehouse)} == {"pending"}
+        monkeypatch.setenv("AIRFLOW_CONN_DPS_SFTP", own_server)  # the rerun on the devstack's own server
+        rerun = airflow_dags_test(DAG_ID, conf, "2025-03-08")
+        assert rerun.wait(timeout=600) == 0, f"the rerun failed; log: {rerun.log_path}"
+        assert "resuming the exchange" in rerun.log_path.read_text(errors="replace")
+        assert not partial.exists()
+        assert [(name, state) for name, state, _, _ in audit_rows(warehouse)] == [(TXT, "sent"), (XLSX, "sent")]
+        (sent_sha,) = {sha for name, _, sha, _ in audit_rows(warehouse) if name == TXT}
+        assert sha256(remote_file()) == sent_sha
+        faults.side_effects("share copies across a kill mid-upload", len(share_copies()), expected=2)
