@@ -8,13 +8,17 @@ Sep 1), a configurable number of days after the quarter ends.
 **Reads:** `caps.qtr_dps_cvs` (`dfps_oracle`), filtered in SQL by fiscal year and quarter.
 
 **Writes:** `Children_in_care_<period>.txt` (fixed width, 41 characters a line, every
-line validated) uploaded to DPS's `to_dps` folder (`dps_sftp`) and verified by reading
-it back; that file and `ReferenceData_<period>_doublebarrel.xlsx` (one row per name
-variant; receive reads it later) on the network share (`network_share`, SMB or a
+line validated) uploaded to DPS's `to_dps` folder (`dps_sftp`) under an owner-only
+`.part`, verified by reading it back, and renamed into place atomically; that file
+and `ReferenceData_<period>_doublebarrel.xlsx` (one row per name variant; receive
+reads it later) on the network share (`network_share`, SMB or a
 mounted folder; folder `dfps_dps/to_dps`) as `<stem>_<YYYYmmdd_HHMMSS><ext>`, readable
 by the stakeholders; an audit row per file in `dfps.dps_exchanges`
-(`warehouse_postgres`). Emits the Asset `dfps.children_in_care`. Files are owner-only
-on the worker; no name or birth date is logged or put in XCom.
+(`warehouse_postgres`), recorded `pending` before the upload and `sent` after, so a
+retry or a rerun resumes the exchange without uploading or copying a file twice.
+Emits the Asset `dfps.children_in_care`. Files are owner-only on the worker; no name
+or birth date is logged or put in XCom. Rows dropped by the name and date rules are
+counted and each told by source row, person id and field.
 
 **Period:** the run's data interval (its logical date is the quarter's first day), or
 the `period` Param (`FY2025_Q2`, or `FY2025` for a whole year) for a manual run. A

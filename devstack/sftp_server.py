@@ -2,6 +2,17 @@
 
 ``--upload-only`` plays a drop box as some partners run them: files can be written,
 listed, stat'ed and renamed, but not read back, and their attributes not changed.
+
+``--cut-after-bytes N`` plays a connection dropped mid-transfer: once the server has
+taken N bytes of file writes, it writes what fits and aborts that client's
+connection, once (the next connection is served normally), so a retry can complete.
+``--stall-after-bytes N`` instead never answers that write: a transfer hanging
+mid-way, for a test to kill the client there.
+
+As OpenSSH's sftp-server (and asyncssh's defaults, kept here): a plain RENAME refuses
+an existing target; the ``posix-rename@openssh.com`` extension is offered and replaces
+it atomically (rename(2)); an OPEN that creates a file gives it the mode the client
+sent with it (less the server's umask).
 """
 
 from __future__ import annotations
@@ -38,8 +49,35 @@ class _UploadOnly(asyncssh.SFTPServer):
         raise asyncssh.SFTPPermissionDenied("changing attributes is not allowed on this server")
 
 
+def _interrupting(base: type[asyncssh.SFTPServer], limit: int, how: str) -> type[asyncssh.SFTPServer]:
+    """``base`` that, once ``limit`` bytes of writes were taken (once per process), writes what
+    fits and then aborts the connection (``cut``) or never answers that write (``stall``)."""
+    taken = {"bytes": 0, "done": False}
+
+    class _Interrupting(base):
+        def write(self, file_obj, offset, data):
+            if taken["done"] or taken["bytes"] + len(data) <= limit:
+                taken["bytes"] += len(data)
+                return super().write(file_obj, offset, data)
+            taken["done"] = True
+            fits = limit - taken["bytes"]
+            if fits > 0:
+                super().write(file_obj, offset, data[:fits])
+            print(f"sftp stand-in: transfer interrupted ({how}) after {limit} bytes of writes", flush=True)
+            if how == "stall":
+                return asyncio.Event().wait()  # the client waits for an answer that never comes
+            self.connection.abort()
+            raise asyncssh.SFTPConnectionLost("connection cut by the stand-in")
+
+    return _Interrupting
+
+
 async def serve(args: argparse.Namespace) -> None:
     server_class = _UploadOnly if args.upload_only else asyncssh.SFTPServer
+    if args.cut_after_bytes is not None:
+        server_class = _interrupting(server_class, args.cut_after_bytes, "cut")
+    elif args.stall_after_bytes is not None:
+        server_class = _interrupting(server_class, args.stall_after_bytes, "stall")
 
     def sftp_factory(chan):
         return server_class(chan, chroot=args.root)
@@ -65,6 +103,10 @@ def main() -> None:
     parser.add_argument("--authorized-keys", required=True)
     parser.add_argument("--user", required=True)
     parser.add_argument("--upload-only", action="store_true", help="refuse reads and attribute changes")
+    parser.add_argument(
+        "--cut-after-bytes", type=int, help="abort the connection once this many bytes were written (once)"
+    )
+    parser.add_argument("--stall-after-bytes", type=int, help="stop answering once this many bytes were written (once)")
     asyncio.run(serve(parser.parse_args()))
 
 

@@ -234,3 +234,69 @@ def test_a_configured_upload_mode_is_set(send_dag, monkeypatch):
     assert run.state == "success", task_states(run)
     assert xcom_value(run, DAG_ID, "send_to_dps")["verified_by"] == "size and sha256 read back"
     assert stat.S_IMODE((paths.sftp_root() / "to_dps" / TXT).stat().st_mode) == 0o640
+
+
+@pytest.fixture
+def oracle_standin(devstack_state):
+    from devstack.services import DATABASES, server_url
+
+    with psycopg.connect(
+        server_url(devstack_state["services"]["postgres"], DATABASES["oracle_standin"]), autocommit=True
+    ) as conn:
+        yield conn
+
+
+def test_a_child_without_a_usable_last_name_is_counted_and_told_not_lost(send_dag, oracle_standin, capfd, caplog):
+    # Only signs with no Latin spelling: nothing is left after the name rules.
+    oracle_standin.execute(
+        "INSERT INTO caps.qtr_dps_cvs VALUES"
+        " (98000001, 'Kevin', NULL, '☃☃', '2012-05-01', '2024-12-15', NULL, 'Male', 2025, 2),"
+        " (98000002, 'Kevin', NULL, '   ', '2012-05-01', '2024-12-15', NULL, 'Male', 2025, 2)"
+    )
+    run = run_dag(send_dag, period=PERIOD)
+    assert run.state == "success", task_states(run)
+    summary = xcom_value(run, DAG_ID, "send_to_dps")
+    assert summary["dropped"]["no_usable_last_name"] == 1 and summary["dropped"]["blank_first_or_last_name"] >= 1
+    told = [problem for problem in summary["problems_listed"] if "(person 9800000" in problem]
+    assert len(told) == 2 and all("field NM_PERSON_LAST" in problem for problem in told)
+    accounted = summary["children_records_sent"] + summary["merged_care_records"] + sum(summary["dropped"].values())
+    assert accounted == summary["children"]
+    assert "(person 98000001): field NM_PERSON_LAST has no letter or digit left" in "".join(capfd.readouterr()) + (
+        caplog.text
+    )
+
+
+def test_an_audit_write_the_table_refuses_fails_naming_the_constraint_not_the_values(devstack_state, send_dag):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from etl_bundle.common.fiscal import FiscalPeriod
+    from etl_bundle.dfps.audit import record_exchanges
+
+    secret_looking = "Children_in_care_GARCIA_JOSE_2010-02-28.txt"
+    with pytest.raises(AirflowFailException) as failed:
+        record_exchanges(
+            "warehouse_postgres", FiscalPeriod.parse(PERIOD), "sideways", "run", [(secret_looking, "0" * 64, 1, 1)]
+        )
+    message = str(failed.value)
+    assert "CheckViolation" in message and "table dfps.dps_exchanges" in message and "23514" in message
+    assert "GARCIA" not in message and failed.value.__cause__ is None and failed.value.__suppress_context__
+
+
+def test_a_source_read_the_database_refuses_is_told_without_its_text_and_stays_retryable(
+    devstack_state, monkeypatch, scratch_warehouse
+):
+    import json
+    import os
+
+    from etl_bundle.common.db_errors import DatabaseError
+    from etl_bundle.common.fiscal import FiscalPeriod
+    from etl_bundle.dfps.send import read_children
+
+    # The "Oracle" connection on an empty database: the view is not there.
+    empty = json.loads(os.environ["AIRFLOW_CONN_DFPS_ORACLE"]) | {"schema": scratch_warehouse.url.rsplit("/", 1)[1]}
+    monkeypatch.setenv("AIRFLOW_CONN_DFPS_ORACLE", json.dumps(empty))
+    with pytest.raises(DatabaseError) as failed:
+        read_children("dfps_oracle", FiscalPeriod.parse(PERIOD))
+    message = str(failed.value)
+    assert message.startswith(f"reading caps.qtr_dps_cvs for {PERIOD}: UndefinedTable, SQLSTATE 42P01")
+    assert failed.value.__cause__ is None and failed.value.__suppress_context__

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pendulum
@@ -101,7 +102,13 @@ def test_prepare_expands_variants_and_counts_what_it_drops():
             child(6, "Kevin", None),
         ]
     )
-    assert prepared.dropped == {"no_birth_or_entry_date": 2, "blank_first_or_last_name": 2, "no_usable_first_name": 1}
+    assert prepared.dropped == {
+        "no_birth_or_entry_date": 2,
+        "implausible_birth_date": 0,
+        "blank_first_or_last_name": 2,
+        "no_usable_last_name": 0,
+        "no_usable_first_name": 1,
+    }
     names = [row["Name"] for row in prepared.rows]
     assert names == [f"{last},{first}" for last in ("DELACRUZ", "CRUZ") for first in ("MARIAJOSE", "MARIA", "JOSE")]
     row = prepared.rows[0]
@@ -111,6 +118,55 @@ def test_prepare_expands_variants_and_counts_what_it_drops():
         "M",
         "ANGEL",
     )
+
+
+def numbered(*children: Child) -> list[Child]:
+    return [replace(c, row=number) for number, c in enumerate(children, start=1)]
+
+
+@pytest.mark.parametrize("last", ["☃", "🙂🙂", "--", " . ", "ﷺ"])
+def test_a_last_name_with_nothing_left_after_the_rules_is_dropped_counted_and_told(last):
+    prepared = prepare(numbered(child(1, "Kevin", "Peña"), child(2, "Kevin", last)))
+    assert prepared.dropped["no_usable_last_name"] == 1 and prepared.persons == 1
+    assert {row["Person_ID"] for row in prepared.rows} == {"1"}
+    assert prepared.problems == [
+        "row 2 (person 2): field NM_PERSON_LAST has no letter or digit left after the name rules:"
+        " dropped (no_usable_last_name)"
+    ]
+
+
+def test_every_row_read_is_sent_merged_or_dropped_and_each_drop_is_told():
+    prepared = prepare(
+        numbered(
+            child(1, "Kevin", "Peña"),
+            child(1, "Kevin", "Peña", exited=date(2024, 12, 1)),  # the same care entry: merged
+            child(2, "Kevin", "Lee", birth=date(2025, 1, 1)),  # born after entering care
+            child(3, "Kevin", "Lee", birth=date(1899, 12, 31)),  # a placeholder date
+            child(4, "   ", "Lee"),
+            child(5, "Kevin", "王"),  # transliterated: WANG, sent
+        )
+    )
+    assert prepared.merged == 1 and prepared.persons == 2
+    assert prepared.dropped["implausible_birth_date"] == 2 and prepared.dropped["blank_first_or_last_name"] == 1
+    assert [problem.split(":")[0] for problem in prepared.problems] == [
+        "row 3 (person 2)",
+        "row 4 (person 3)",
+        "row 5 (person 4)",
+    ]
+    assert "field DT_CHILD_BIRTH is after DT_ENTER_CARE" in prepared.problems[0]
+    assert "field NM_PERSON_FIRST is blank" in prepared.problems[2]
+    assert "WANG,KEVIN" in {row["Name"] for row in prepared.rows}
+
+
+def test_control_characters_are_removed_from_names_and_told_never_shown():
+    prepared = prepare(numbered(child(1, "Ke\x00vin\n", "Pe\tña", middle="A\x1fB")))
+    assert {row["Name"] for row in prepared.rows} == {"PENA,KEVIN"}
+    assert prepared.rows[0]["Middle_Name"] == "AB"
+    assert prepared.problems == [
+        f"row 1 (person 1): field {column} holds control characters: removed"
+        for column in ("NM_PERSON_FIRST", "NM_PERSON_MIDDLE", "NM_PERSON_LAST")
+    ]
+    validate_lines(fixed_width_lines(prepared.rows), "x.txt")
 
 
 def test_fixed_width_lines_are_41_characters_and_truncate_long_names():

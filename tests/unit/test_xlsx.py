@@ -50,3 +50,16 @@ def test_read_workbook_pads_rows_whose_last_cells_are_empty(tmp_path):
         {"Person_ID": 7, "Exited_Care": None, "Outcome": None},
         {"Person_ID": 8, "Exited_Care": None, "Outcome": "x"},
     ]
+
+
+def test_the_same_rows_give_the_same_bytes_at_any_time(tmp_path, monkeypatch):
+    import time
+    import zipfile
+
+    rows = [{"Name": "CRUZ,JOSE", "Born": date(2010, 1, 2)}]
+    write_workbook(tmp_path / "first.xlsx", ["Name", "Born"], rows)
+    later = time.time() + 3 * 86400  # zip entries keep the clock to two seconds: days apart differ
+    monkeypatch.setattr(zipfile.time, "time", lambda: later)
+    write_workbook(tmp_path / "again.xlsx", ["Name", "Born"], rows)
+    assert (tmp_path / "first.xlsx").read_bytes() == (tmp_path / "again.xlsx").read_bytes()
+    assert load_workbook(tmp_path / "again.xlsx", read_only=True).active["A2"].value == "CRUZ,JOSE"

@@ -4,7 +4,9 @@ openpyxl builds a cell object per value even in write-only mode; this writer emi
 the sheet's XML row by row into the zip instead (about twice as fast as pandas'
 ``to_excel``, see ``benchmarks/xlsx_write.py``) and keeps memory flat. Text is
 written as inline strings, dates and datetimes as Excel serials with a date style,
-numbers as numbers, booleans as booleans; ``None`` leaves the cell empty.
+numbers as numbers, booleans as booleans; ``None`` leaves the cell empty. Every zip
+entry carries the same fixed time, so the bytes are a function of the rows alone: a
+rerun over the same data gives the same checksum.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 _EPOCH = date(1899, 12, 30)
+_ENTRY_TIME = (1980, 1, 1, 0, 0, 0)  # zip's earliest time, instead of the clock's
 # Characters XML 1.0 cannot carry (control characters other than tab, newline, return).
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _CONTENT_TYPES = (
@@ -95,6 +98,15 @@ def _cell(ref: str, value: Any) -> str:
     return f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
 
 
+def _entry(name: str) -> zipfile.ZipInfo:
+    """A zip entry stamped with the fixed time, deflated as the file's other entries."""
+    info = zipfile.ZipInfo(name, date_time=_ENTRY_TIME)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info._compresslevel = 1  # fast, as the streamed sheet needs (public as compress_level from 3.13)
+    info.external_attr = 0o600 << 16
+    return info
+
+
 def write_workbook(path: Path, columns: Sequence[str], rows: Iterable[dict[str, Any]], sheet: str = "Sheet1") -> int:
     """One sheet: a header of ``columns`` then one row per mapping; the number of data rows."""
     from etl_bundle.common.private_files import open_private
@@ -108,12 +120,12 @@ def write_workbook(path: Path, columns: Sequence[str], rows: Iterable[dict[str, 
     )
     count = 0
     with open_private(path) as out, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as book:
-        book.writestr("[Content_Types].xml", _CONTENT_TYPES)
-        book.writestr("_rels/.rels", _ROOT_RELS)
-        book.writestr("xl/workbook.xml", workbook_xml)
-        book.writestr("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS)
-        book.writestr("xl/styles.xml", _STYLES)
-        with book.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet_xml:
+        book.writestr(_entry("[Content_Types].xml"), _CONTENT_TYPES)
+        book.writestr(_entry("_rels/.rels"), _ROOT_RELS)
+        book.writestr(_entry("xl/workbook.xml"), workbook_xml)
+        book.writestr(_entry("xl/_rels/workbook.xml.rels"), _WORKBOOK_RELS)
+        book.writestr(_entry("xl/styles.xml"), _STYLES)
+        with book.open(_entry("xl/worksheets/sheet1.xml"), "w", force_zip64=True) as sheet_xml:
             sheet_xml.write(
                 b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
                 b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'

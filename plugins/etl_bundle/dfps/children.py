@@ -10,13 +10,20 @@ spaces removed; anything but letters and digits removed. First names: hyphen par
 other punctuation kept; names of two characters or fewer and the literal NAN
 dropped. Every last × first variant is a row. No name or birth date is ever put in
 an error message: records are named by person id and row number.
+
+No child is lost silently: every source row is sent, merged into another record of
+its care entry, or dropped with a reason; each drop is counted and told (source
+row, person id and field, never the value). Beyond the original's rules, a last
+name with nothing left after the name rules (only non-Latin signs, say) and a birth
+date after the care entry or before 1900 are dropped and counted, and control
+characters (a NUL, a tab, a line break) are removed from names and told.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -39,6 +46,17 @@ REFERENCE_COLUMNS = (
     "Exited_Care",
 )
 _NON_ALNUM = re.compile(r"[^A-Z0-9]")
+# A NUL, tab or line break in a name would break the fixed-width line (or be lost by a reader).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+EARLIEST_BIRTH = date(1900, 1, 1)  # before it a birth date is a placeholder, not a child's
+DROP_REASONS = (
+    "no_birth_or_entry_date",
+    "implausible_birth_date",
+    "blank_first_or_last_name",
+    "no_usable_last_name",
+    "no_usable_first_name",
+)
+PROBLEMS_KEPT = 50  # problems listed in the summary; all of them are counted and logged
 # First names keep punctuation other than - ' and space, so the name field is any printable ASCII.
 _LINE = re.compile(r"^[\x20-\x7e]{30}\d{4}-\d{2}-\d{2}[MFU]$")
 _NAME_FIELD = re.compile(r"^[\x20-\x7e]{30}")
@@ -58,12 +76,25 @@ class Child:
     entered: date | None
     exited: date | None
     gender: str | None
+    row: int | None = None  # the source row's number, to tell a problem without the data
 
 
 @dataclass
 class Prepared:
     rows: list[dict[str, Any]]
     dropped: dict[str, int]
+    # One line per dropped row or repaired name: source row, person id, field, what was done.
+    problems: list[str] = field(default_factory=list)
+    merged: int = 0  # further records of a care entry (the earliest exit kept), as the original
+
+    @property
+    def persons(self) -> int:
+        return len({row["Person_ID"] for row in self.rows})
+
+    @property
+    def records(self) -> int:
+        """Care records sent: one per person and care entry."""
+        return len({(row["Person_ID"], row["Entered_Care"]) for row in self.rows})
 
 
 def as_date(value: Any) -> date | None:
@@ -77,7 +108,7 @@ def transliterate(text: str) -> str:
 
 
 def _upper(text: str | None) -> str:
-    return transliterate(text or "").upper()
+    return _CONTROL.sub("", transliterate(text or "")).upper()
 
 
 def _unique(items: Iterable[str]) -> list[str]:
@@ -131,25 +162,67 @@ def earliest_exit_per_entry(children: Iterable[Child]) -> list[Child]:
     return list(kept.values())
 
 
+def _where(child: Child, column: str) -> str:
+    return f"row {child.row} (person {child.person_id}): field {column}"
+
+
+def _without_control_characters(child: Child, problems: list[str]) -> Child:
+    """The child's names without control characters, each repair told."""
+    cleaned = {}
+    for attribute, column in (("first", "NM_PERSON_FIRST"), ("middle", "NM_PERSON_MIDDLE"), ("last", "NM_PERSON_LAST")):
+        value = getattr(child, attribute)
+        if value and _CONTROL.search(value):
+            cleaned[attribute] = _CONTROL.sub("", value)
+            problems.append(f"{_where(child, column)} holds control characters: removed")
+    return replace(child, **cleaned) if cleaned else child
+
+
+def _drop_reason(child: Child) -> tuple[str, str, str] | None:
+    """(reason, column, what is wrong) for a row the rules drop before the name variants, or None."""
+    for column, value in (("DT_CHILD_BIRTH", child.birth), ("DT_ENTER_CARE", child.entered)):
+        if value is None:
+            return "no_birth_or_entry_date", column, "is empty"
+    if child.birth > child.entered:
+        return "implausible_birth_date", "DT_CHILD_BIRTH", "is after DT_ENTER_CARE"
+    if child.birth < EARLIEST_BIRTH:
+        return "implausible_birth_date", "DT_CHILD_BIRTH", f"is before {EARLIEST_BIRTH.year}"
+    for column, value in (("NM_PERSON_FIRST", child.first), ("NM_PERSON_LAST", child.last)):
+        if not (value or "").strip():
+            return "blank_first_or_last_name", column, "is blank"
+    return None
+
+
 def prepare(children: Iterable[Child]) -> Prepared:
-    """Reference rows, one per name variant; children without birth or entry date are dropped and counted."""
-    dropped = {"no_birth_or_entry_date": 0, "blank_first_or_last_name": 0, "no_usable_first_name": 0}
-    usable = []
+    """Reference rows, one per name variant; every row not sent is merged or dropped, counted and told."""
+    dropped = dict.fromkeys(DROP_REASONS, 0)
+    problems: list[str] = []
+
+    def drop(child: Child, reason: str, column: str, what: str) -> None:
+        dropped[reason] += 1
+        problems.append(f"{_where(child, column)} {what}: dropped ({reason})")
+
+    usable, read = [], 0
     for child in children:
-        if child.birth is None or child.entered is None:
-            dropped["no_birth_or_entry_date"] += 1
-        elif not (child.first or "").strip() or not (child.last or "").strip():
-            dropped["blank_first_or_last_name"] += 1
+        read += 1
+        child = _without_control_characters(child, problems)
+        reason = _drop_reason(child)
+        if reason:
+            drop(child, *reason)
         else:
             usable.append(child)
+    records = earliest_exit_per_entry(usable)
     rows = []
-    for child in sorted(earliest_exit_per_entry(usable), key=lambda c: (c.person_id, c.entered)):
+    for child in sorted(records, key=lambda c: (c.person_id, c.entered)):
+        lasts = last_name_variants(child.last)
+        if not lasts:
+            drop(child, "no_usable_last_name", "NM_PERSON_LAST", "has no letter or digit left after the name rules")
+            continue
         firsts = first_name_variants(child.first)
         if not firsts:
-            dropped["no_usable_first_name"] += 1
+            drop(child, "no_usable_first_name", "NM_PERSON_FIRST", "has no name of three characters left")
             continue
         middle = _NON_ALNUM.sub("", _upper(child.middle)) or None
-        for last in last_name_variants(child.last):
+        for last in lasts:
             for first in firsts:
                 rows.append(
                     {
@@ -164,7 +237,12 @@ def prepare(children: Iterable[Child]) -> Prepared:
                         "Exited_Care": child.exited,
                     }
                 )
-    return Prepared(rows=_unique_rows(rows), dropped=dropped)
+    merged = len(usable) - len(records)
+    sent = len({(row["Person_ID"], row["Entered_Care"]) for row in rows})
+    # Every row read is accounted for; a rule that loses one silently is a bug to stop on.
+    if sent + merged + sum(dropped.values()) != read:
+        raise AssertionError(f"{read} rows read, but {sent} sent, {merged} merged and {dropped} dropped")
+    return Prepared(rows=_unique_rows(rows), dropped=dropped, problems=problems, merged=merged)
 
 
 def _unique_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
