@@ -169,9 +169,12 @@ def archived_download(target: dict[str, Any], config: dict[str, Any]) -> Downloa
 
 
 def decode_csv(body: bytes, filename: str) -> str:
-    """UTF-8 (with or without BOM); Windows-1252 as the fallback Energy Transfer's exports may use."""
+    """UTF-8 (with or without BOM), else Windows-1252; a byte neither decodes fails the file
+    (``etl_bundle.tec.transforms.decode_capacity_file``, CapacityFileError naming line and field)."""
+    from etl_bundle.tec.transforms import decode_capacity_file
+
     try:
         return body.decode("utf-8-sig")
     except UnicodeDecodeError:
         log.warning("%s is not UTF-8; reading it as Windows-1252", filename)
-        return body.decode("cp1252")
+    return decode_capacity_file(body, filename)
