@@ -55,6 +55,15 @@ def _backoff(state) -> float:
     return min(2 ** (state.attempt_number - 1), MAX_WAIT_SECONDS)
 
 
+def transient_errors() -> tuple[type[BaseException], ...]:
+    """Faults that pass by themselves: a 5xx or refusal that outlasted the retries, a dropped
+    or refused connection, a timeout, a lost database connection (the sensor waits on)."""
+    import psycopg
+    import requests
+
+    return (TransientHttpError, requests.ConnectionError, requests.Timeout, ConnectionError, psycopg.OperationalError)
+
+
 @dataclass(frozen=True)
 class Download:
     url: str
