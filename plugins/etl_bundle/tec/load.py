@@ -51,12 +51,16 @@ def lock_slice(cur, schema: str, table: str, measure_date: date, cycle_id: str) 
 
 
 def rejected_keys(parsed: ParsedFile) -> list[tuple[str | None, str | None]]:
-    """The key parts of each rejected row (None where the row lacks one); rows with no key part at
-    all cannot be matched to a stored row, so they protect none (they are in the rejects table)."""
+    """The key parts of each rejected row: None where the row lacks one or it is the field that
+    failed (a NUL in loc_name: its stored row is still that location's). A row with no usable key
+    part cannot be matched to a stored row, so it protects none (it is in the rejects table); a
+    duplicate's key has its first row in the file, so it needs none."""
     keys = set()
     for reject in parsed.rejects:
-        loc = (reject.raw.get("loc") or "").strip() or None
-        loc_name = (reject.raw.get("loc_name") or "").strip() or None
+        if reject.reason.startswith("duplicate key"):
+            continue
+        loc = None if reject.field == "loc" else (reject.raw.get("loc") or "").strip() or None
+        loc_name = None if reject.field == "loc_name" else (reject.raw.get("loc_name") or "").strip() or None
         if loc or loc_name:
             keys.add((loc, loc_name))
     return sorted(keys, key=lambda key: (key[0] or "", key[1] or ""))
