@@ -262,3 +262,62 @@ def test_a_rejected_row_on_a_reload_keeps_its_key_until_a_valid_row_replaces_it(
     removed_loc = bad_quantity[0]
     assert removed_loc not in {row[0] for row in slice_state(warehouse, day)["rows"]}
     assert removed_loc not in {loc for loc, _, _ in slice_state(warehouse, day)["current"]}
+
+
+def test_a_database_error_in_a_load_is_told_without_the_rows_values_and_not_retried(connect, empty_day):
+    """A row breaking the table's CHECK (parsing rejects such rows; here one is forced past it):
+    psycopg's message carries the failing row (DETAIL), the task's error must not."""
+    from decimal import Decimal
+
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from etl_bundle.tec.load import merge_capacity
+    from etl_bundle.tec.transforms import TARGET_COLUMNS
+
+    day = empty_day(date(2025, 7, 6))
+    parsed = parsed_file(day, et.capacity_csv(day, "Evening", 3))
+    row = list(parsed.rows[0])
+    row[TARGET_COLUMNS.index("dc")] = Decimal("-123457")
+    parsed.rows[0] = tuple(row)
+    conn = connect()
+    with pytest.raises(AirflowFailException) as raised:
+        merge_capacity(
+            conn,
+            schema=SCHEMA,
+            table=TABLE,
+            parsed=parsed,
+            measure_date=day,
+            cycle_id="Evening",
+            observed_at=T1,
+            run_id="test",
+        )
+    message = str(raised.value)
+    assert "SQLSTATE 23514" in message and "chk_op_capacity" in message and parsed.filename in message
+    assert "-123457" not in message and row[0] not in message and row[2] not in message
+    assert raised.value.__suppress_context__, "the psycopg error (with the row) would be printed with it"
+
+
+def test_a_migration_failing_on_the_originals_rows_names_the_key_not_the_values(scratch_warehouse, monkeypatch):
+    """The original's table without its key and with duplicate rows: adopting it fails (a data rule,
+    not retried), naming the constraint, never the duplicated values."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from etl_bundle.tec.schema import migrate_endpoints
+
+    with scratch_warehouse() as conn:
+        conn.execute("CREATE SCHEMA staging")
+        conn.execute(
+            "CREATE TABLE staging.operational_capacity (id SERIAL PRIMARY KEY, loc TEXT, loc_name TEXT,"
+            " measure_date DATE, cycle_id TEXT)"
+        )
+        for _ in range(2):
+            conn.execute(
+                "INSERT INTO staging.operational_capacity (loc, loc_name, measure_date, cycle_id)"
+                " VALUES ('PERSONAL-77', 'Jane Roe', '2025-06-10', 'Evening')"
+            )
+        conn.commit()
+    with pytest.raises(AirflowFailException) as raised:
+        migrate_endpoints("warehouse_postgres", ["tw_operational_capacity"])
+    message = str(raised.value)
+    assert "migrating staging.operational_capacity" in message and "SQLSTATE 23505" in message
+    assert "PERSONAL-77" not in message and "Jane Roe" not in message
