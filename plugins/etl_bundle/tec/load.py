@@ -148,7 +148,11 @@ def _write_slice(cur, schema, table, parsed: ParsedFile, counts: MergeCounts, sl
         keys = rejected_keys(parsed)
         if keys:
             copy_rows(cur, ("capacity_rejected_keys",), ("loc", "loc_name"), keys, types=("text", "text"))
+        cur.execute("ANALYZE capacity_rejected_keys")
         cur.execute("SET LOCAL work_mem = '256MB'")  # hash joins of a whole file in memory
+        # The history's statistics lag a slice loaded minutes ago (estimated at 1 row), which
+        # makes a nested loop over the whole file look cheap: 50,000 rows took minutes that way.
+        cur.execute("SET LOCAL enable_nestloop = off")
         cur.execute(_sql("history_close", schema, table), history_params)
         counts.versions_closed = cur.rowcount
         cur.execute(_sql("history_open", schema, table), history_params)
