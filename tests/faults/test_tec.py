@@ -186,8 +186,12 @@ def forget_airflow_sessions() -> None:
     """After a Postgres restart: this process's Airflow sessions hold cut connections (the
     fault ledger's XCom search at the session's end would fail on them)."""
     from airflow import settings
+    from sqlalchemy.exc import DBAPIError
 
-    settings.Session.remove()
+    try:
+        settings.Session.remove()  # rolls back on its connection, which the restart cut
+    except DBAPIError:
+        settings.Session.registry.clear()
     settings.engine.dispose()
 
 
