@@ -24,8 +24,12 @@ original's rows carry its download date (see the README's differences table).
 
 **Per cycle:** wait until published (reschedule mode: no worker slot held; a 200
 must carry that cycle's CSV file name for that date), load (COPY to staging, merge
-and history in one transaction), then a quality gate (no null or duplicate keys,
-loaded == parsed == current versions). A cycle not published by
+and history in one transaction, under the slice's lock; a file downloaded before the slice's
+newest loaded file is skipped, saying so; a rejected row's key keeps its previous row), then a
+quality gate under the same lock (no null or duplicate keys, rows == what the slice's latest
+load left == current versions). A transient fault while waiting (5xx, dropped connection,
+timeout) is logged and the wait goes on; a file that cannot be read fails without retry,
+naming file, line and field; a bad row goes to the rejects table. A cycle not published by
 `publish_deadline_hours` after the gas day's midnight ends **skipped**, naming it. A
 file naming another cycle (a wrong code) is a WARNING, and an alert mail if the deadline
 passes with it; `check_cycles` fails the run when no cycle of the gas day was loaded.

@@ -21,12 +21,20 @@ A file ``throttle`` in ``<data-dir>`` holding ``STATUS COUNT [RETRY_AFTER]`` (e.
 answers the next COUNT requests with STATUS (403 or 429: a firewall or rate limit),
 with a ``Retry-After`` header when given, then is removed.
 
+A file ``fault`` in ``<data-dir>`` holding ``KIND COUNT [ARG]`` spoils the next COUNT requests,
+then is removed, the way a flaky network or an overloaded site does (the fault suite's modes):
+``status COUNT CODE`` answers CODE (e.g. 503) with an HTML body; ``reset COUNT`` drops the
+connection without an answer (TCP reset); ``delay COUNT SECONDS`` waits SECONDS before answering
+(slower than the client's timeout).
+
 Files can be dropped in while the server runs; each request reads the folder anew.
 """
 
 from __future__ import annotations
 
 import argparse
+import socket
+import struct
 import threading
 import time
 from datetime import datetime
@@ -39,6 +47,7 @@ ROUTING_PREFIX = "/ipost/"
 CYCLE_CODES = {"0": "Timely", "1": "Evening", "3": "Intraday_1", "4": "Intraday_2", "7": "Intraday_3", "5": "Final"}
 DEFAULT_CODE = "0"  # what the site answers for a code it does not know
 THROTTLE_FILE = "throttle"
+FAULT_FILE = "fault"
 _throttle_lock = threading.Lock()
 
 
@@ -59,6 +68,20 @@ def take_throttle(data_dir: Path) -> tuple[int, str | None] | None:
         else:
             file.write_text(" ".join([status, str(int(count) - 1), *retry_after]))
         return int(status), (retry_after[0] if retry_after else None)
+
+
+def take_fault(data_dir: Path) -> tuple[str, str | None] | None:
+    """(kind, argument) while a ``fault`` file asks for spoiled requests, counting one down."""
+    with _throttle_lock:
+        file = data_dir / FAULT_FILE
+        if not file.exists():
+            return None
+        kind, count, *argument = file.read_text().split()
+        if int(count) <= 1:
+            file.unlink()
+        else:
+            file.write_text(" ".join([kind, str(int(count) - 1), *argument]))
+        return kind, (argument[0] if argument else None)
 
 
 def resolve(data_dir: Path, raw_path: str) -> tuple[int, Path | None, str]:
@@ -95,17 +118,23 @@ class Handler(BaseHTTPRequestHandler):
     data_dir: Path
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        fault = take_fault(self.data_dir) if self.path.startswith(ROUTING_PREFIX) else None
+        if fault is not None:
+            kind, argument = fault
+            if kind == "reset":
+                # SO_LINGER 0: close() sends a TCP reset, as a dropped connection does.
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.connection.close()
+                self.close_connection = True
+                return
+            if kind == "delay":
+                time.sleep(float(argument))
+            elif kind == "status":
+                self._send_refusal(int(argument), None)
+                return
         refused = take_throttle(self.data_dir) if self.path.startswith(ROUTING_PREFIX) else None
         if refused is not None:
-            status, retry_after = refused
-            body = b"<html><body>Access denied</body></html>"
-            self.send_response(status)
-            if retry_after is not None:
-                self.send_header("Retry-After", retry_after)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self._send_refusal(*refused)
             return
         status, file, reason = resolve(self.data_dir, self.path)
         body = file.read_bytes() if file else (b"Energy Transfer stand-in\n" if reason == "root" else b"")
@@ -117,6 +146,16 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", "text/html; charset=utf-8")
         else:
             self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _send_refusal(self, status: int, retry_after: str | None) -> None:
+        body = b"<html><body>Access denied</body></html>" if status < 500 else b"<html><body>Unavailable</body></html>"
+        self.send_response(status)
+        if retry_after is not None:
+            self.send_header("Retry-After", retry_after)
+        self.send_header("Content-Type", "text/html")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)

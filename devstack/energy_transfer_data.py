@@ -98,6 +98,13 @@ def throttle(status: int, count: int, retry_after: int | None = None) -> None:
     (paths.energy_transfer_dir() / "throttle").write_text(" ".join(parts))
 
 
+def fault(kind: str, count: int, argument: str | int | float | None = None) -> None:
+    """The next ``count`` requests are spoiled: ``status`` (argument: the code), ``reset`` or
+    ``delay`` (argument: seconds); see devstack/energy_transfer.py."""
+    parts = [kind, str(count), *([str(argument)] if argument is not None else [])]
+    (paths.energy_transfer_dir() / "fault").write_text(" ".join(parts))
+
+
 def prepare_warehouse(conn) -> str:
     """The original's table in the warehouse (devstack/originals/tec.sql, with its rows), for the
     bundle's first run to adopt, unless an earlier seed loaded it or the bundle migrated it already

@@ -18,7 +18,12 @@ LOCATIONS = 20
 FAST = {"poke_interval_seconds": 1, "lookback_days": 0}
 CAPACITY_TABLES = [
     sql.Identifier("staging", name)
-    for name in ("operational_capacity", "operational_capacity_history", "operational_capacity_rejects")
+    for name in (
+        "operational_capacity",
+        "operational_capacity_history",
+        "operational_capacity_rejects",
+        "operational_capacity_loads",
+    )
 ]
 
 
@@ -441,7 +446,7 @@ def test_an_empty_database_gets_the_tables_and_a_run_loads_rows_and_history(tec_
     result = run(tec_dag, gas_day=day.isoformat(), cycles=["Evening", "Intraday 1"])
     assert result.state == "success"
     assert task_states(result)["cycle.quality_gate"] == ["success", "success"]
-    assert migrations.current(scratch_warehouse, VERSION_TABLE) == "0001_adopt_operational_capacity"
+    assert migrations.current(scratch_warehouse, VERSION_TABLE) == "0002_slice_loads"
     with scratch_warehouse() as conn:
         assert slice_counts(conn, day) == {"Evening": LOCATIONS, "Intraday_1": LOCATIONS}
         assert conn.execute(

@@ -249,7 +249,7 @@ def test_rows_carry_exact_decimals_lineage_and_normalised_reason():
 
 def test_unknown_column_fails_the_file_naming_it():
     text = (FIXTURES / FIXTURE_FILE).read_text().replace("Loc Zn,", "Loc Zone Code,", 1)
-    with pytest.raises(t.CapacityFileError, match=r"x\.csv: unknown column 'Loc Zone Code'"):
+    with pytest.raises(t.CapacityFileError, match=r"x\.csv line 1 field 'Loc Zone Code': unknown column"):
         t.parse_capacity_csv(
             text,
             filename="x.csv",
@@ -262,7 +262,7 @@ def test_unknown_column_fails_the_file_naming_it():
 
 def test_missing_column_fails_the_file_naming_it():
     text = "Loc,Loc Zn,Loc Name\n1,2,3\n"
-    with pytest.raises(t.CapacityFileError, match="missing column.*loc_purp_desc"):
+    with pytest.raises(t.CapacityFileError, match=r"x\.csv line 1 field .*loc_purp_desc.*: missing column"):
         t.parse_capacity_csv(
             text,
             filename="x.csv",
@@ -271,6 +271,69 @@ def test_missing_column_fails_the_file_naming_it():
             downloaded_at=0,
             source_system="s",
         )
+
+
+def _parse(text: str):
+    return t.parse_capacity_csv(
+        text, filename="x.csv", measure_date=date(2025, 6, 8), cycle_name="Evening", downloaded_at=0, source_system="s"
+    )
+
+
+def _fixture_lines() -> list[list[str]]:
+    return [line.split(",") for line in (FIXTURES / FIXTURE_FILE).read_text().splitlines()[:3]]
+
+
+def _joined(lines: list[list[str]]) -> str:
+    return "\n".join(",".join(fields) for fields in lines) + "\n"
+
+
+def test_a_field_over_the_csv_limit_fails_the_file_naming_line_and_field():
+    import csv
+
+    lines = _fixture_lines()
+    lines[2][3] = '"' + "x" * (csv.field_size_limit() + 1) + '"'  # loc_purp_desc of line 3
+    with pytest.raises(t.CapacityFileError, match=r"x\.csv line 3 field loc_purp_desc: value longer than 131072"):
+        _parse(_joined(lines))
+
+
+def test_an_unclosed_quote_swallowing_the_rest_fails_at_the_line_it_reaches_the_limit():
+    lines = _fixture_lines()
+    lines[2][2] = '"TW open quote'  # loc_name of line 3 never closes
+    text = _joined(lines) + ("filler line\n" * 20000)
+    with pytest.raises(t.CapacityFileError, match=r"x\.csv line \d+ field loc_name: value longer than"):
+        _parse(text)
+
+
+def test_a_nul_byte_quarantines_the_row_naming_the_field_and_keeps_a_storable_record():
+    import json
+
+    lines = _fixture_lines()
+    lines[2][2] = "TW\x00name"
+    parsed = _parse(_joined(lines))
+    assert len(parsed.rows) == 1
+    [reject] = parsed.rejects
+    assert (reject.line, reject.field) == (3, "loc_name") and "NUL byte" in reject.reason
+    assert "\\u0000" not in json.dumps(reject.raw) and reject.raw["loc_name"] == "TW\\x00name"
+
+
+@pytest.mark.parametrize("quantity", ["1e20000000", "-1e20000000", "1e-20000", "9e131072"])
+def test_a_quantity_beyond_postgres_numeric_quarantines_the_row(quantity):
+    lines = _fixture_lines()
+    lines[2][6] = quantity  # dc of line 3
+    parsed = _parse(_joined(lines))
+    [reject] = parsed.rejects
+    assert (reject.line, reject.field) == (3, "dc")
+    assert reject.reason.startswith("out of range for a numeric column") and len(reject.reason) < 100
+
+
+def test_a_byte_neither_encoding_decodes_fails_the_file_naming_line_and_field():
+    body = _joined(_fixture_lines()).encode()
+    line_3 = body.index(b"\n", body.index(b"\n") + 1) + 1
+    comma = [i for i in range(line_3, len(body)) if body[i : i + 1] == b","][1]  # after loc_zn
+    bad = body[: comma + 1] + b"TW \x81" + body[comma + 1 :]
+    with pytest.raises(t.CapacityFileError, match=r"x\.csv line 3 field loc_name: byte 0x81 is neither UTF-8"):
+        t.decode_capacity_file(bad, "x.csv")
+    assert t.decode_capacity_file("é".encode("cp1252") + body, "x.csv").startswith("é")  # the fallback
 
 
 # ------------------------------------------------------------------ change detection (SCD2)
@@ -430,7 +493,16 @@ def test_archive_prunes_by_gas_day_and_finds_the_newest(tmp_path, monkeypatch):
     assert sorted(p.name for p in (tmp_path / "tec_raw" / "tw").iterdir()) == ["2025-06-08"]
     path, body, downloaded_at = archive.latest_archived(settings, "tw", date(2025, 6, 8), "Evening")
     assert (archive.original_name(path), downloaded_at, body) == ("g.csv", 1749400100.0, b"y")
-    assert path == "tec_raw/tw/2025-06-08/Evening/20250608T162820Z_g.csv"
+    assert path == "tec_raw/tw/2025-06-08/Evening/20250608T162820.000000Z_g.csv"
+
+
+def test_an_archived_copy_keeps_its_download_time_to_the_microsecond():
+    """A replay of the newest copy must not look older than the load of that same download
+    (the load skips a file older than the one already loaded)."""
+    from etl_bundle.tec import archive
+
+    assert archive.archived_at("20250608T162820.123456Z_g.csv") == 1749400100.123456
+    assert archive.archived_at("20250608T162820Z_g.csv") == 1749400100.0  # copies archived before
 
 
 class RecordedXComs:

@@ -1,7 +1,7 @@
 """The raw archive: every file loaded from Energy Transfer, kept on the share so a load can be
 replayed without Energy Transfer (the DAG's ``replay`` Param).
 
-Layout: ``<folder>/<endpoint>/<gas day>/<cycle_id>/<YYYYmmddTHHMMSSZ>_<file name>`` on the
+Layout: ``<folder>/<endpoint>/<gas day>/<cycle_id>/<YYYYmmddTHHMMSS.ffffffZ>_<file name>`` on the
 share (``etl_bundle.common.share``: SMB or a mounted folder), private copies. Gas-day folders
 older than ``retention_days`` before the archived gas day are removed when a file is archived.
 """
@@ -18,7 +18,11 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
+# To the microsecond, as the download time the load records: a replay of the newest archived file
+# is then not "older than the file already loaded" (which the load skips). Copies archived
+# before carry whole seconds (OLD_STAMP_FORMAT).
+STAMP_FORMAT = "%Y%m%dT%H%M%S.%fZ"
+OLD_STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 
 
 @contextmanager
@@ -94,8 +98,14 @@ def latest_archived(
             return None
         newest = max(files, key=lambda entry: entry.name)  # names start with the download time
         body = share.read_bytes(newest.path)
-    stamp = datetime.strptime(newest.name.split("_", 1)[0], STAMP_FORMAT).replace(tzinfo=UTC)
-    return newest.path, body, stamp.timestamp()
+    return newest.path, body, archived_at(newest.name)
+
+
+def archived_at(name: str) -> float:
+    """The download time an archived file's name starts with (Unix seconds)."""
+    text = name.split("_", 1)[0]
+    stamp_format = STAMP_FORMAT if "." in text else OLD_STAMP_FORMAT
+    return datetime.strptime(text, stamp_format).replace(tzinfo=UTC).timestamp()
 
 
 def original_name(path: str) -> str:

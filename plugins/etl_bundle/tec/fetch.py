@@ -55,6 +55,15 @@ def _backoff(state) -> float:
     return min(2 ** (state.attempt_number - 1), MAX_WAIT_SECONDS)
 
 
+def transient_errors() -> tuple[type[BaseException], ...]:
+    """Faults that pass by themselves: a 5xx or refusal that outlasted the retries, a dropped
+    or refused connection, a timeout, a lost database connection (the sensor waits on)."""
+    import psycopg
+    import requests
+
+    return (TransientHttpError, requests.ConnectionError, requests.Timeout, ConnectionError, psycopg.OperationalError)
+
+
 @dataclass(frozen=True)
 class Download:
     url: str
@@ -169,9 +178,12 @@ def archived_download(target: dict[str, Any], config: dict[str, Any]) -> Downloa
 
 
 def decode_csv(body: bytes, filename: str) -> str:
-    """UTF-8 (with or without BOM); Windows-1252 as the fallback Energy Transfer's exports may use."""
+    """UTF-8 (with or without BOM), else Windows-1252; a byte neither decodes fails the file
+    (``etl_bundle.tec.transforms.decode_capacity_file``, CapacityFileError naming line and field)."""
+    from etl_bundle.tec.transforms import decode_capacity_file
+
     try:
         return body.decode("utf-8-sig")
     except UnicodeDecodeError:
         log.warning("%s is not UTF-8; reading it as Windows-1252", filename)
-        return body.decode("cp1252")
+    return decode_capacity_file(body, filename)

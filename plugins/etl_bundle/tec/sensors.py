@@ -27,7 +27,10 @@ class CyclePublishedSensor(BaseSensorOperator):
     with it. A look-back target (an earlier gas day, re-checked) is asked once, not
     waited for; with the ``replay`` Param the archive answers instead of Energy Transfer.
     A 403 or 429 that outlasts the download's retries is another "not yet": the next
-    poke tries again.
+    poke tries again. So is any transient fault (a 5xx, a dropped connection, a timeout, a
+    database or share connection lost): logged in one line, and the wait goes on until its
+    deadline instead of failing the try. A permanent error (another 4xx, a bad configuration)
+    still fails.
     """
 
     template_fields = ("target",)
@@ -51,18 +54,23 @@ class CyclePublishedSensor(BaseSensorOperator):
     def poke(self, context):
         from airflow.sdk import PokeReturnValue
 
+        from etl_bundle.common.db_errors import describe
         from etl_bundle.tec.config import load_config, target_label
-        from etl_bundle.tec.fetch import ThrottledError, fetch_cycle
-        from etl_bundle.tec.transforms import publication_deadline
+        from etl_bundle.tec.fetch import ThrottledError, fetch_cycle, transient_errors
+        from etl_bundle.tec.transforms import Publication, publication_deadline
 
         target = self.target
         params = context["params"]
         label = target_label(target)
+        config = load_config()  # outside the try: a bad configuration is permanent
         try:
-            _, publication = fetch_cycle(self.http_conn_id, target, load_config(), replay=bool(params.get("replay")))
+            _, publication = fetch_cycle(self.http_conn_id, target, config, replay=bool(params.get("replay")))
         except ThrottledError as err:
             log.warning("%s: %s; trying again at the next poke", label, err)
             return False
+        except transient_errors() as err:
+            publication = Publication(False, f"transient error: {describe(err)}")
+            log.warning("%s: %s; the wait goes on", label, publication.reason)
         if publication.published:
             log.info("%s is published as %s", label, publication.filename)
             return PokeReturnValue(is_done=True, xcom_value={**target, "filename": publication.filename})

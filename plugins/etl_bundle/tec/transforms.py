@@ -37,6 +37,7 @@ CAPACITY_COLUMNS = (
 )
 NUMERIC_COLUMNS = ("dc", "opc", "tsq", "oac")
 REQUIRED_COLUMNS = ("loc", "loc_name")
+NUMERIC_MAX_INTEGER_DIGITS, NUMERIC_MAX_SCALE = 131072, 16383  # Postgres numeric's limits
 KEY_COLUMNS = ("loc", "loc_name", "measure_date", "cycle_id")
 VALUE_COLUMNS = tuple(c for c in CAPACITY_COLUMNS if c not in KEY_COLUMNS)
 # Column order of the rows handed to the loader (and of the staging COPY).
@@ -209,10 +210,18 @@ def parse_decimal(text: str | None) -> Decimal | None:
     try:
         value = Decimal(cleaned)
     except InvalidOperation:
-        raise ValueError(f"not a number: {text!r}") from None
+        raise ValueError(f"not a number: {_shown(text)}") from None
     if not value.is_finite():
-        raise ValueError(f"not a finite number: {text!r}")
+        raise ValueError(f"not a finite number: {_shown(text)}")
+    # Postgres numeric holds up to 131072 digits before the point and 16383 after.
+    if value.adjusted() >= NUMERIC_MAX_INTEGER_DIGITS or -value.as_tuple().exponent > NUMERIC_MAX_SCALE:
+        raise ValueError(f"out of range for a numeric column: {_shown(text)}")
     return value
+
+
+def _shown(text: str) -> str:
+    """A value as a reason quotes it: at most 40 characters."""
+    return repr(text if len(text) <= 40 else text[:37] + "...")
 
 
 def normalize_qty_reason(text: str | None) -> str | None:
@@ -269,28 +278,43 @@ def parse_capacity_csv(
         raw_header = next(reader)
     except StopIteration:
         raise CapacityFileError(f"{filename}: empty file, no header") from None
+    except csv.Error as err:
+        raise _unreadable(err, text, filename, 1, None) from None
     header = [sanitize_header(h) for h in raw_header]
     for raw, name in zip(raw_header, header, strict=True):
         if name not in CAPACITY_COLUMNS:
-            raise CapacityFileError(f"{filename}: unknown column {raw!r} (sanitised {name!r})")
+            raise CapacityFileError(f"{filename} line 1 field {raw!r}: unknown column (sanitised {name!r})")
     missing = [c for c in CAPACITY_COLUMNS if c not in header]
     if missing:
-        raise CapacityFileError(f"{filename}: missing column(s) {', '.join(missing)}")
+        raise CapacityFileError(f"{filename} line 1 field {', '.join(missing)}: missing column(s)")
     if len(set(header)) != len(header):
-        raise CapacityFileError(f"{filename}: a column appears twice in the header {raw_header!r}")
+        raise CapacityFileError(f"{filename} line 1: a column appears twice in the header {raw_header!r}")
 
     parsed = ParsedFile(filename=filename)
     stored_cycle = cycle_id(cycle_name)
     first_line_of_key: dict[tuple[str, str], int] = {}
-    for record in reader:
+    while True:
+        first_line = reader.line_num + 1
+        try:
+            record = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as err:
+            # The reader cannot tell where this record ends (an open quote swallows what
+            # follows), so no row after it can be trusted: the file fails, naming the place.
+            raise _unreadable(err, text, filename, first_line, header) from None
         line = reader.line_num
         if not any(cell.strip() for cell in record):
             continue
         if len(record) != len(header):
-            raw = dict(zip(header, record, strict=False))
+            raw = _storable(dict(zip(header, record, strict=False)))
             parsed.rejects.append(Reject(line, None, f"expected {len(header)} fields, found {len(record)}", raw))
             continue
-        raw = dict(zip(header, record, strict=True))
+        raw = _storable(dict(zip(header, record, strict=True)))
+        nul_column = next((column for column, value in zip(header, record, strict=True) if "\x00" in value), None)
+        if nul_column is not None:
+            parsed.rejects.append(Reject(line, nul_column, "NUL byte in the value (a text column cannot hold it)", raw))
+            continue
         reject = _validate_and_convert(raw, line)
         if isinstance(reject, Reject):
             parsed.rejects.append(reject)
@@ -314,6 +338,82 @@ def parse_capacity_csv(
         values["row_hash"] = row_hash(values)
         parsed.rows.append(tuple(values[c] for c in TARGET_COLUMNS))
     return parsed
+
+
+def _storable(raw: dict[str, str]) -> dict[str, str]:
+    """A rejected row as the rejects table can keep it: JSONB holds no NUL character, so it is
+    written as the four characters ``\\x00``."""
+    return {column: value.replace("\x00", "\\x00") for column, value in raw.items()}
+
+
+def _field_of_offset(record_text: str, offset: int, header: list[str] | None) -> str:
+    """The column (by the header) that character ``offset`` of one CSV record falls in."""
+    index, quoted = 0, False
+    for char in record_text[:offset]:
+        if char == '"':
+            quoted = not quoted
+        elif char == "," and not quoted:
+            index += 1
+    if header is None:
+        return f"header column {index + 1}"
+    return header[index] if index < len(header) else f"column {index + 1} (beyond the header)"
+
+
+def _field_over_limit(record_text: str, header: list[str] | None) -> tuple[int, str]:
+    """(line offset within the record, column) of the first field longer than csv's limit."""
+    limit = csv.field_size_limit()
+    length, quoted, line = 0, False, 0
+    for offset, char in enumerate(record_text):
+        if char == '"':
+            quoted = not quoted
+        elif char == "," and not quoted:
+            length = 0
+            continue
+        elif char == "\n":
+            line += 1
+            if not quoted:
+                length = 0
+                continue
+        length += 1
+        if length > limit:
+            return line, _field_of_offset(record_text, offset, header)
+    return 0, _field_of_offset(record_text, 0, header)
+
+
+def _unreadable(err: csv.Error, text: str, filename: str, first_line: int, header) -> CapacityFileError:
+    lines = text.split("\n")
+    record_text = "\n".join(lines[first_line - 1 :])
+    if "field larger than field limit" in str(err):
+        extra_lines, column = _field_over_limit(record_text, header)
+        return CapacityFileError(
+            f"{filename} line {first_line + extra_lines} field {column}: value longer than "
+            f"{csv.field_size_limit()} characters (an unclosed quote?); nothing after it can be read"
+        )
+    return CapacityFileError(f"{filename} line {first_line}: unreadable CSV ({err})")
+
+
+def decode_capacity_file(body: bytes, filename: str) -> str:
+    """UTF-8 (with or without BOM), else Windows-1252 for the whole file, the fallback Energy
+    Transfer's exports may use. A byte neither decodes fails the file, naming its line and field:
+    with the file's encoding unknown, none of its text can be trusted."""
+    try:
+        return body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return body.decode("cp1252")
+    except UnicodeDecodeError as err:
+        line_start = body.rfind(b"\n", 0, err.start) + 1
+        line = body.count(b"\n", 0, err.start) + 1
+        header_end = body.find(b"\n")
+        header_text = body[: header_end if header_end >= 0 else len(body)].decode("latin-1")
+        header = None if line == 1 else [sanitize_header(h) for h in next(csv.reader([header_text]), [])]
+        record_text = body[line_start : err.start].decode("latin-1")
+        column = _field_of_offset(record_text, len(record_text), header)
+        raise CapacityFileError(
+            f"{filename} line {line} field {column}: byte 0x{body[err.start]:02x} is neither UTF-8 nor "
+            "Windows-1252 (the file's encoding is unknown); nothing loaded"
+        ) from None
 
 
 def _validate_and_convert(raw: dict[str, str], line: int) -> dict[str, Any] | Reject:
