@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST := $(PY) -m pytest
 
-.PHONY: demo test lint format test-dags test-unit test-integration test-faults-quick faults up down seed airflow-up airflow-down bench clean
+.PHONY: demo test lint format test-dags test-unit test-integration test-faults-quick faults up down seed cluster-up cluster-down bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -66,11 +66,12 @@ down:
 seed: $(STAMP)
 	$(PY) -m devstack seed
 
-airflow-up: $(STAMP)
-	$(PY) -m devstack airflow up
+## cluster-up: Airflow's components on the CeleryExecutor (two workers, Redis) against the devstack
+cluster-up: $(STAMP)
+	$(PY) -m devstack cluster up
 
-airflow-down:
-	$(PY) -m devstack airflow down
+cluster-down:
+	$(PY) -m devstack cluster down
 
 bench: $(STAMP)
 	$(PY) benchmarks/parse_time.py
