@@ -38,10 +38,7 @@ COMPONENTS: dict[str, list[str]] = {
     "scheduler": ["scheduler"],
     "dag-processor": ["dag-processor"],
     "triggerer": ["triggerer"],
-    **{
-        name: ["celery", "worker", "--celery-hostname", f"{name}@%h", "--concurrency", str(WORKER_CONCURRENCY)]
-        for name in WORKERS
-    },
+    **{name: ["celery", "worker", "--celery-hostname", f"{name}@%h"] for name in WORKERS},
 }
 
 # What the cluster sets on top of the devstack's environment, by key. The compose
