@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST := $(PY) -m pytest
 
-.PHONY: demo test lint format test-dags test-unit test-integration test-faults-quick faults up down seed cluster-up cluster-down bench clean
+.PHONY: demo test lint format test-dags test-unit test-integration test-faults-quick test-cluster faults up down seed cluster-up cluster-down bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,7 +27,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m devstack up
 	@status=0; \
-	$(MAKE) --no-print-directory -k lint test-dags test-unit test-integration test-faults-quick || status=$$?; \
+	$(MAKE) --no-print-directory -k lint test-dags test-unit test-integration test-faults-quick test-cluster || status=$$?; \
 	$(PY) -m devstack down; \
 	exit $$status
 
@@ -53,6 +53,10 @@ faults: $(STAMP)
 	@status=0; $(PYTEST) -o log_level=INFO tests/faults || status=$$?; \
 	cat build/faults/summary.txt 2>/dev/null || { echo "faults: no summary written"; status=1; }; \
 	exit $$status
+
+## test-cluster: the bundle on the devstack's Celery cluster, through the REST API (starts the cluster itself)
+test-cluster: $(STAMP)
+	$(PYTEST) tests/cluster
 
 test-faults-quick: $(STAMP)
 	$(PYTEST) -o log_level=INFO -m quick tests/faults
