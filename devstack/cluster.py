@@ -47,6 +47,9 @@ CELERY_SETTINGS = {
     "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
     "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(WORKER_CONCURRENCY),
 }
+# The devstack's only departure from the compose file: a task whose worker died is
+# found after 60 s without a heartbeat, not Airflow's default 300 s.
+DEVSTACK_SETTINGS = {"AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "60"}
 
 
 class ClusterStartError(RuntimeError):
@@ -103,6 +106,7 @@ def cluster_environment(state: dict[str, Any]) -> dict[str, str]:
 
     env = stack.devstack_env()
     env.update(CELERY_SETTINGS)
+    env.update(DEVSTACK_SETTINGS)
     env["AIRFLOW__CELERY__BROKER_URL"] = state["cluster"]["redis"]["url"]
     env["AIRFLOW__CELERY__RESULT_BACKEND"] = "db+" + server_url(state["services"]["postgres"], DATABASES["airflow"])
     # Each worker reports its own name as the task instances' hostname (both run on

@@ -61,6 +61,30 @@ class AirflowApi:
             time.sleep(2)
         raise AssertionError(f"{dag_id} {run_id} not finished after {timeout:.0f} s")
 
+    def backfill(self, dag_id: str, from_date: str, to_date: str, timeout: float = 600, **options) -> list[dict]:
+        """``POST /backfills`` (every run reprocessed), wait until its runs finish; its runs by logical date.
+
+        ``from_date``/``to_date`` are ISO datetimes with their offset; ``options`` are
+        the body's other fields (``dag_run_conf``, ``max_active_runs``).
+        """
+        body = {"dag_id": dag_id, "from_date": from_date, "to_date": to_date, "reprocess_behavior": "completed"}
+        backfill = self.request("POST", "/backfills", json={**body, **options})
+        deadline = time.monotonic() + timeout
+        while True:
+            runs = self.get(
+                f"/dags/{dag_id}/dagRuns",
+                run_type="backfill",
+                logical_date_gte=from_date,
+                logical_date_lte=to_date,
+                order_by="logical_date",
+                limit=100,
+            )["dag_runs"]
+            done = self.get(f"/backfills/{backfill['id']}")["completed_at"]
+            if runs and done and all(run["state"] in FINISHED for run in runs):
+                return runs
+            assert time.monotonic() < deadline, f"backfill {backfill['id']} not done: {runs}"
+            time.sleep(3)
+
     def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
         return self.get(f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances", limit=1000)["task_instances"]
 

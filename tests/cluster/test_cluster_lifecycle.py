@@ -1,7 +1,6 @@
 """``devstack cluster up`` that fails: one line naming the component and its log, nothing left running.
 
-This module runs first in the tier (file order) and stops the cluster for its
-failed starts; the next module's ``airflow_api`` fixture starts it again.
+The cluster is stopped for these failed starts and started again afterwards when it was up.
 """
 
 from __future__ import annotations
@@ -18,6 +17,16 @@ import pytest
 from tests.conftest import PROJECT_ROOT
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module", autouse=True)
+def cluster_restored():
+    from devstack import cluster, stack
+
+    was_up = "cluster" in stack.load_state()
+    yield
+    if was_up:
+        cluster.up()
 
 
 def failed_start(extra_env: dict[str, str]) -> tuple[str, set[int]]:
