@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST := $(PY) -m pytest
 
-.PHONY: demo test lint format test-dags test-unit test-integration test-faults-quick faults up down seed airflow-up airflow-down bench clean
+.PHONY: demo test lint format test-dags test-unit test-integration test-faults-quick test-cluster faults up down seed cluster-up cluster-down bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,7 +27,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m devstack up
 	@status=0; \
-	$(MAKE) --no-print-directory -k lint test-dags test-unit test-integration test-faults-quick || status=$$?; \
+	$(MAKE) --no-print-directory -k lint test-dags test-unit test-integration test-faults-quick test-cluster || status=$$?; \
 	$(PY) -m devstack down; \
 	exit $$status
 
@@ -54,6 +54,10 @@ faults: $(STAMP)
 	cat build/faults/summary.txt 2>/dev/null || { echo "faults: no summary written"; status=1; }; \
 	exit $$status
 
+## test-cluster: the bundle on the devstack's Celery cluster, through the REST API (starts the cluster itself)
+test-cluster: $(STAMP)
+	$(PYTEST) tests/cluster
+
 test-faults-quick: $(STAMP)
 	$(PYTEST) -o log_level=INFO -m quick tests/faults
 
@@ -66,11 +70,12 @@ down:
 seed: $(STAMP)
 	$(PY) -m devstack seed
 
-airflow-up: $(STAMP)
-	$(PY) -m devstack airflow up
+## cluster-up: Airflow's components on the CeleryExecutor (two workers, Redis) against the devstack
+cluster-up: $(STAMP)
+	$(PY) -m devstack cluster up
 
-airflow-down:
-	$(PY) -m devstack airflow down
+cluster-down:
+	$(PY) -m devstack cluster down
 
 bench: $(STAMP)
 	$(PY) benchmarks/parse_time.py

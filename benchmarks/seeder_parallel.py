@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "plugins")]
 
-from devstack import airflow_local, reporting_data, stack  # noqa: E402
+from devstack import cluster, reporting_data, stack  # noqa: E402
 from devstack.services import DATABASES, server_url  # noqa: E402
 
 DAG_ID = "reporting_seeder"
@@ -86,11 +86,11 @@ def time_loop(warehouse, tables: list[str]) -> float:
 
 def run_dag_once(metadata, slots: int, views: int) -> float:
     """Trigger a bench run with the pool at ``slots``; seconds from first view start to last view end."""
-    airflow_local.cli("pools", "set", POOL, str(slots), "reporting_seeder benchmark")
+    cluster.cli("pools", "set", POOL, str(slots), "reporting_seeder benchmark")
     wait_for_quiet(metadata)
     run_id = f"bench_{slots}_{int(time.time())}"
     conf = {"scope": "agency", "agency_slug": AGENCY[2]}
-    airflow_local.cli("dags", "trigger", DAG_ID, "--run-id", run_id, "--conf", json.dumps(conf))
+    cluster.cli("dags", "trigger", DAG_ID, "--run-id", run_id, "--conf", json.dumps(conf))
     deadline = time.monotonic() + RUN_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         row = metadata.execute(
@@ -130,7 +130,7 @@ def main() -> None:
 
     state = stack.running_state()
     started_airflow = not state.get("airflow")
-    airflow_local.up()
+    cluster.up()
     postgres = stack.load_state()["services"]["postgres"]
     try:
         with (
@@ -138,16 +138,16 @@ def main() -> None:
             psycopg.connect(server_url(postgres, DATABASES["airflow"]), autocommit=True) as metadata,
         ):
             tables = prepare(warehouse, args.views, args.rows)
-            airflow_local.cli("dags", "reserialize")
-            airflow_local.cli("dags", "unpause", DAG_ID)
+            cluster.cli("dags", "reserialize")
+            cluster.cli("dags", "unpause", DAG_ID)
             run_dag_once(metadata, 4, args.views)  # creates the views; later runs refresh them
             loop = time_loop(warehouse, tables)
             timings = {slots: run_dag_once(metadata, slots, args.views) for slots in (1, 2, 4)}
-            airflow_local.cli("dags", "pause", DAG_ID)
-            airflow_local.cli("pools", "set", POOL, "8", "reporting_seeder: materialized views refreshed at once")
+            cluster.cli("dags", "pause", DAG_ID)
+            cluster.cli("pools", "set", POOL, "8", "reporting_seeder: materialized views refreshed at once")
     finally:
         if started_airflow:
-            airflow_local.down()
+            cluster.down()
 
     n = args.views
     print(f"views: {n} of equal cost over {args.rows} rows")

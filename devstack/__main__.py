@@ -1,4 +1,4 @@
-"""python -m devstack up|down|status|env|seed|demo, and python -m devstack airflow up|down."""
+"""python -m devstack up|down|status|env|seed|demo, and python -m devstack cluster up|down (alias: airflow)."""
 
 from __future__ import annotations
 
@@ -16,11 +16,14 @@ def main(argv: list[str] | None = None) -> int:
     seed = commands.add_parser("seed", help="load the demo data set")
     seed.add_argument("--size", type=int, default=1000, help="rows per generated source (default 1000)")
     commands.add_parser("demo", help="run every DAG once with `airflow dags test` and summarise")
-    airflow = commands.add_parser("airflow", help="run Airflow itself against the devstack")
-    airflow.add_argument("action", choices=["up", "down"])
+    for name in ("cluster", "airflow"):
+        cluster_command = commands.add_parser(
+            name, help="Airflow's components on the CeleryExecutor with two workers, against the devstack"
+        )
+        cluster_command.add_argument("action", choices=["up", "down"])
     args = parser.parse_args(argv)
 
-    from devstack import airflow_local, demo, paths, stack
+    from devstack import cluster, demo, paths, stack
     from devstack import seed as seeding
 
     paths.put_bundle_on_path()  # the DFPS seeder uses the bundle's own name processing and calendar
@@ -29,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         stack.up()
         print(f"devstack: up; now `source {paths.env_file()}`")
     elif args.command == "down":
-        stack.down()
+        cluster.down_all()
     elif args.command == "status":
         rows = stack.status()
         if not rows:
@@ -48,8 +51,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"devstack: seeded {line}")
     elif args.command == "demo":
         return demo.demo()
-    elif args.command == "airflow":
-        airflow_local.up() if args.action == "up" else airflow_local.down()
+    elif args.command in ("cluster", "airflow"):
+        cluster.up() if args.action == "up" else cluster.down()
     return 0
 
 

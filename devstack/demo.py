@@ -44,8 +44,7 @@ SUMMARY_KEYS = (
 
 def dag_ids() -> list[str]:
     """One file per DAG, named after its dag_id; the connections check first, the ``LAST`` ones last."""
-    ids = sorted(p.stem for p in (paths.PROJECT_ROOT / "dags").glob("*.py") if not p.name.startswith("_"))
-    return sorted(ids, key=lambda dag_id: (dag_id != FIRST, dag_id in LAST))
+    return sorted(paths.bundle_dag_ids(), key=lambda dag_id: (dag_id != FIRST, dag_id in LAST))
 
 
 def run_dag(dag_id: str, env: dict[str, str]) -> tuple[int, float, Path]:

@@ -17,6 +17,11 @@ def put_bundle_on_path() -> None:
         sys.path.insert(0, plugins)
 
 
+def bundle_dag_ids() -> list[str]:
+    """One DAG per file in ``dags/``, named after its dag_id."""
+    return sorted(p.stem for p in (PROJECT_ROOT / "dags").glob("*.py") if not p.name.startswith("_"))
+
+
 def state_dir() -> Path:
     return Path(os.environ.get("DEVSTACK_HOME", PROJECT_ROOT / ".devstack")).resolve()
 

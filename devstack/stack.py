@@ -65,8 +65,10 @@ def up(*, migrate: bool = True) -> dict[str, Any]:
         paths.share_dir().mkdir(parents=True, exist_ok=True)
         state.setdefault("secrets", {}).setdefault("jwt", secrets.token_urlsafe(32))
         state.setdefault("airflow_ports", {})
-        for key in ("api", "worker_log", "trigger_log"):
-            state["airflow_ports"][key] = net.free_port(state["airflow_ports"].get(key))
+        # A running cluster holds these ports: keep them (its components were started with them).
+        if not state.get("cluster"):
+            for key in ("api", "worker_log", "trigger_log"):
+                state["airflow_ports"][key] = net.free_port(state["airflow_ports"].get(key))
         save_state(state)
         write_env(state)
         if migrate and ("postgres" in started or not state.get("airflow_migrated")):
@@ -92,11 +94,11 @@ def _answers(service, record: dict[str, Any]) -> bool:
 
 
 def down(*, quiet: bool = False) -> None:
-    """Stop exactly the processes ``up`` started (by pid), in reverse order."""
-    from devstack import airflow_local
+    """Stop exactly the stand-ins ``up`` started (by pid), in reverse order.
 
+    ``cluster.down_all`` (``python -m devstack down``) stops the Airflow cluster first.
+    """
     state = load_state()
-    airflow_local.down(state, quiet=quiet)
     services = state.get("services", {})
     for service in reversed(SERVICES):
         record = services.pop(service.name, None)
@@ -133,19 +135,16 @@ def status() -> list[dict[str, Any]]:
                     "log": record.get("log"),
                 }
             )
-    airflow = state.get("airflow")
-    if airflow:
-        from devstack.processes import is_alive
+    cluster = state.get("cluster") or {}
+    from devstack.processes import is_alive
 
-        rows.append(
-            {
-                "name": "airflow",
-                "pid": airflow["pid"],
-                "port": airflow["port"],
-                "alive": is_alive(airflow["pid"]),
-                "log": airflow["log"],
-            }
-        )
+    processes = dict(cluster.get("components") or {})
+    if (cluster.get("redis") or {}).get("managed"):
+        processes["redis"] = cluster["redis"]
+    for name, record in processes.items():
+        port = state["airflow_ports"]["api"] if name == "api-server" else "-"
+        alive = is_alive(record["pid"])
+        rows.append({"name": name, "pid": record["pid"], "port": port, "alive": alive, "log": record["log"]})
     return rows
 
 

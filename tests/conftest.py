@@ -35,7 +35,8 @@ def _devstack_environment() -> dict[str, str] | None:
 
 def _wants_integration(args: list[str]) -> bool:
     selected = [a for a in args if not a.startswith("-")] or ["tests"]
-    return any("integration" in a or "faults" in a or a.rstrip("/").endswith("tests") for a in selected)
+    tiers = ("integration", "faults", "cluster")
+    return any(any(tier in a for tier in tiers) or a.rstrip("/").endswith("tests") for a in selected)
 
 
 _started_here = False
@@ -54,9 +55,9 @@ def pytest_configure(config):
 
 def pytest_unconfigure(config):
     if _started_here and os.environ.get("DEVSTACK_KEEP") != "1":
-        from devstack import stack
+        from devstack import cluster
 
-        stack.down(quiet=True)
+        cluster.down_all(quiet=True)
 
 
 def _configure_airflow_env() -> None:

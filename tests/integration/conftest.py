@@ -80,25 +80,22 @@ def xcom_value(run, dag_id: str, task_id: str):
 
 @pytest.fixture(scope="session")
 def running_airflow(devstack_state):
-    """The devstack's own Airflow (scheduler, LocalExecutor), for backfills; stopped again if started here."""
-    from devstack import airflow_local, stack
-    from devstack.processes import is_alive
+    """The devstack's Airflow cluster (CeleryExecutor, two workers), for backfills; stopped again if started here."""
+    from devstack import cluster, stack
 
-    record = stack.load_state().get("airflow")
-    already_up = bool(record and is_alive(record["pid"]))
-    if not already_up:
-        airflow_local.up()
+    already_up = "cluster" in stack.load_state()
+    cluster.up()
     yield stack.devstack_env()
     if not already_up:
-        airflow_local.down()
+        cluster.down()
 
 
 def airflow_cli(*args: str) -> str:
     """``airflow <args>`` against the devstack; a failure fails the test with the command's output."""
-    from devstack import airflow_local
+    from devstack import cluster
 
     try:
-        return airflow_local.cli(*args)
+        return cluster.cli(*args)
     except RuntimeError as err:
         pytest.fail(str(err))
 
