@@ -204,14 +204,14 @@ def restart_postgres() -> None:
 def reset_airflow_connections() -> None:
     """Drop this process's pooled metadata-DB connections (a Postgres restart cut them all), so
     ``dag.test()`` and XCom reads later in the session open new ones."""
-    from contextlib import suppress
-
     from airflow import settings
     from sqlalchemy.exc import DBAPIError
 
     if settings.Session is not None:
-        with suppress(DBAPIError):  # closing a session whose connection is already gone
-            settings.Session.remove()
+        try:
+            settings.Session.remove()  # rolls back on its connection, which the restart cut
+        except DBAPIError:
+            settings.Session.registry.clear()
     if settings.engine is not None:
         settings.engine.dispose()
 

@@ -16,7 +16,7 @@ import psycopg
 import pytest
 
 from devstack import ecapris_data
-from tests.faults.conftest import airflow_dags_test, restart_postgres, sigkill_when
+from tests.faults.conftest import airflow_dags_test, reset_airflow_connections, restart_postgres, sigkill_when
 from tests.integration.conftest import run_dag, task_states
 from tests.integration.test_ecapris_statuses_sync import DAG_ID, SIZE, HasuraRequests, moped_statuses
 
@@ -326,17 +326,10 @@ def test_a_nul_byte_from_oracle_is_quarantined_naming_the_field(warehouse, fault
 
 @pytest.fixture
 def airflow_sessions_renewed():
-    """Afterwards, this process's metadata sessions and pool are dropped: the restart cut them, and the
-    suite's end (the XCom search for secrets) must not reuse one."""
+    """Afterwards, this process's metadata sessions are renewed: the suite's end (the XCom search
+    for secrets) must not reuse one the restart cut."""
     yield
-    from airflow import settings
-
-    try:
-        settings.Session.remove()
-    except Exception:  # noqa: BLE001 - its connection is the one the restart cut: forget it
-        settings.Session.registry.clear()
-    if settings.engine is not None:
-        settings.engine.dispose()
+    reset_airflow_connections()
 
 
 def test_a_postgres_restart_mid_upsert_then_a_rerun_writes_each_status_once(

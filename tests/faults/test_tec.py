@@ -15,7 +15,13 @@ import pytest
 from psycopg import sql
 
 from devstack import energy_transfer_data as et
-from tests.faults.conftest import airflow_dags_test, copy_rows_streamed, restart_postgres, sigkill_when
+from tests.faults.conftest import (
+    airflow_dags_test,
+    copy_rows_streamed,
+    reset_airflow_connections,
+    restart_postgres,
+    sigkill_when,
+)
 from tests.integration.conftest import run_dag, task_states
 
 pytestmark = pytest.mark.integration
@@ -182,19 +188,6 @@ def test_sigkill_mid_load_then_rerun_leaves_old_or_new_state_never_a_mix(tec_dag
     assert slice_checksum(conn, day) == reloaded
 
 
-def forget_airflow_sessions() -> None:
-    """After a Postgres restart: this process's Airflow sessions hold cut connections (the
-    fault ledger's XCom search at the session's end would fail on them)."""
-    from airflow import settings
-    from sqlalchemy.exc import DBAPIError
-
-    try:
-        settings.Session.remove()  # rolls back on its connection, which the restart cut
-    except DBAPIError:
-        settings.Session.registry.clear()
-    settings.engine.dispose()
-
-
 def test_postgres_restart_mid_load_then_the_retry_loads_all(tec_dag, connect, fresh_day, faults):
     """The load task's callable (as its task runs it) while Postgres restarts under its COPY:
     it fails retryable, without row values, leaves the slice as it was, and its retry loads.
@@ -247,7 +240,7 @@ def test_postgres_restart_mid_load_then_the_retry_loads_all(tec_dag, connect, fr
         assert loader.is_alive(), f"the load ended before its COPY got going: {outcome}"
         restart_postgres()
         loader.join(timeout=120)
-        forget_airflow_sessions()
+        reset_airflow_connections()  # the loading thread used its sessions past the restart
         error = outcome.get("error")
         assert isinstance(error, DatabaseError), f"expected a retryable DatabaseError, got {outcome}"
         assert "500000" not in str(error) and "TW " not in str(error)

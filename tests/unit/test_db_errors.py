@@ -59,3 +59,20 @@ def test_a_server_error_is_not_a_data_rule_error():
 def test_other_errors_keep_their_first_line():
     assert describe(ValueError("bad thing\nsecond line")) == "ValueError: bad thing"
     assert describe(ConnectionError()) == "ConnectionError"
+
+
+def test_sqlalchemys_wrapper_is_told_as_the_error_it_wraps_without_its_statement_parameters():
+    from sqlalchemy.exc import IntegrityError
+
+    wrapped = FakePsycopgError(
+        'duplicate key value violates unique constraint "t_pkey"',
+        sqlstate="23505",
+        table_name="t",
+        constraint_name="t_pkey",
+        message_primary='duplicate key value violates unique constraint "t_pkey"',
+    )
+    err = IntegrityError("INSERT INTO t VALUES (%(name)s)", {"name": "Jane Roe"}, wrapped)
+    assert "Jane Roe" in str(err), "the wrapper itself shows the row"
+    assert describe(err).startswith("FakePsycopgError, SQLSTATE 23505, table t, constraint t_pkey")
+    assert "Jane Roe" not in describe(err)
+    assert is_data_rule_error(err)

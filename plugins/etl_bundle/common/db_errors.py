@@ -42,6 +42,7 @@ def _redacted(message: str, keep: set[str]) -> str:
 
 
 def sqlstate(err: BaseException) -> str | None:
+    err = _driver_error(err)
     diag = getattr(err, "diag", None)
     return getattr(diag, "sqlstate", None) or getattr(err, "sqlstate", None)
 
@@ -52,11 +53,18 @@ def is_data_rule_error(err: BaseException) -> bool:
     return bool(state) and state[:2] in DATA_RULE_CLASSES
 
 
+def _driver_error(err: BaseException) -> BaseException:
+    """psycopg's error inside SQLAlchemy's wrapper (Alembic and Airflow's hooks raise the wrapper)."""
+    orig = getattr(err, "orig", None)
+    return orig if orig is not None and hasattr(orig, "diag") else err
+
+
 def describe(err: BaseException) -> str:
     """One line naming what failed and where, with no value from the row.
 
     Non-database errors are told as ``Class: message`` (their text is ours).
     """
+    err = _driver_error(err)
     diag = getattr(err, "diag", None)
     if diag is None or not hasattr(diag, "message_primary"):
         return f"{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}".rstrip(": ")
@@ -84,12 +92,14 @@ def values_kept_out(what: str) -> Iterator[None]:
     A data-rule error (classes 22 and 23) becomes ``AirflowFailException``: a retry
     would meet the same data. Anything else stays retryable. The original is not
     chained (``from None``): its text, with the values, would be logged with it.
+    SQLAlchemy's wrapper of a psycopg error (``DBAPIError``) is treated as the error it wraps.
     """
     import psycopg
+    from sqlalchemy.exc import DBAPIError
 
     try:
         yield
-    except psycopg.Error as err:
+    except (psycopg.Error, DBAPIError) as err:
         message = f"{what}: {describe(err)}"
         if is_data_rule_error(err):
             from airflow.sdk.exceptions import AirflowFailException

@@ -16,8 +16,10 @@ def migrate_schema(pipeline: str, postgres_conn_id: str, **upgrade_options: Any)
     @task(task_id="migrate_schema")
     def migrate() -> list[str]:
         """Apply this pipeline's pending schema migrations (Alembic, under a lock); the revisions applied."""
+        from etl_bundle.common.db_errors import values_kept_out
         from etl_bundle.common.migrations import upgrade_with_hook
 
-        return upgrade_with_hook(pipeline, postgres_conn_id, **upgrade_options)
+        with values_kept_out(f"migrating {pipeline}"):
+            return upgrade_with_hook(pipeline, postgres_conn_id, **upgrade_options)
 
     return migrate()

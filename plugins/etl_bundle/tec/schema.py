@@ -48,14 +48,9 @@ def migrate_endpoints(conn_id: str, requested: list[str] | None) -> dict[str, li
 
 
 def _upgrade_telling_no_values(connect: Callable[[], Any], endpoint: dict[str, Any], table: str) -> list[str]:
-    """``upgrade_endpoint``, its database error told by ``db_errors`` (Alembic's SQLAlchemy wraps
-    psycopg's error, whose text holds rows: adding the original's key to duplicates names them)."""
-    from sqlalchemy.exc import DBAPIError
-
+    """``upgrade_endpoint``, its database error told by ``db_errors`` (psycopg's text holds rows:
+    adding the original's key to duplicates names them)."""
     from etl_bundle.common.db_errors import values_kept_out
 
-    try:
+    with values_kept_out(f"migrating {table}"):
         return upgrade_endpoint(connect, endpoint)
-    except DBAPIError as err:
-        with values_kept_out(f"migrating {table}"):
-            raise err.orig from None
