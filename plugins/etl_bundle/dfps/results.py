@@ -129,6 +129,23 @@ def parse_counts(text: str) -> dict[str, int]:
     return counts
 
 
+def _totals(counts: dict[str, int]) -> dict[str, int]:
+    return {label: value for label, value in counts.items() if re.search(r"TOTAL|RECORD|ROWS|RESULT", label)}
+
+
+def counts_disagreement(counts_text: str, file_name: str, received: int, tolerance: int) -> str | None:
+    """Why the results file (``received`` data rows) is not yet what the counts file announces, when a
+    total there differs from it by more than ``tolerance`` rows; None when they agree or the counts
+    file has no total to compare (reconcile then warns)."""
+    for label, value in _totals(parse_counts(counts_text)).items():
+        if abs(value - received) > tolerance:
+            return (
+                f"the counts file says {label} = {value} but {file_name} has {received} rows "
+                f"(more than {tolerance} apart: truncated or still coming?)"
+            )
+    return None
+
+
 def counts_warnings(counts_text: str | None, results: ParsedResults) -> list[str]:
     """What the summary email and the log say about the counts file; never an error."""
     if counts_text is None:
@@ -137,7 +154,7 @@ def counts_warnings(counts_text: str | None, results: ParsedResults) -> list[str
     if not counts:
         return ["the counts file could not be read (no 'label: number' line); it is archived as received"]
     received = len(results.rows) + len(results.rejects)
-    totals = {label: value for label, value in counts.items() if re.search(r"TOTAL|RECORD|ROWS|RESULT", label)}
+    totals = _totals(counts)
     if not totals:
         return [f"the counts file has no total to compare (labels: {', '.join(sorted(counts))})"]
     return [
