@@ -2,6 +2,8 @@
 
 ``--upload-only`` plays a drop box as some partners run them: files can be written,
 listed, stat'ed and renamed, but not read back, and their attributes not changed.
+``--drop-after-read-bytes N`` plays a line that drops mid-download: each session is cut
+(the connection aborted, as a dropped TCP link) once it has served N bytes of file reads.
 """
 
 from __future__ import annotations
@@ -38,8 +40,28 @@ class _UploadOnly(asyncssh.SFTPServer):
         raise asyncssh.SFTPPermissionDenied("changing attributes is not allowed on this server")
 
 
+class _DropsAfterReading(asyncssh.SFTPServer):
+    limit = 0
+
+    def __init__(self, chan, chroot=None):
+        super().__init__(chan, chroot=chroot)
+        self._served = 0
+
+    def read(self, file_obj, offset, size):
+        data = super().read(file_obj, offset, size)
+        left = self.limit - self._served
+        if len(data) >= left:
+            # The client gets the bytes up to the limit, then the link is gone.
+            self.connection.abort()
+            return data[: max(left, 0)]
+        self._served += len(data)
+        return data
+
+
 async def serve(args: argparse.Namespace) -> None:
     server_class = _UploadOnly if args.upload_only else asyncssh.SFTPServer
+    if args.drop_after_read_bytes is not None:
+        server_class = type("DropsAfterReading", (_DropsAfterReading,), {"limit": args.drop_after_read_bytes})
 
     def sftp_factory(chan):
         return server_class(chan, chroot=args.root)
@@ -65,6 +87,9 @@ def main() -> None:
     parser.add_argument("--authorized-keys", required=True)
     parser.add_argument("--user", required=True)
     parser.add_argument("--upload-only", action="store_true", help="refuse reads and attribute changes")
+    parser.add_argument(
+        "--drop-after-read-bytes", type=int, default=None, help="abort each session after serving N bytes of reads"
+    )
     asyncio.run(serve(parser.parse_args()))
 
 

@@ -106,3 +106,17 @@ def test_a_results_file_short_of_the_counts_beyond_the_tolerance_is_held():
     assert counts_disagreement(counts, FILE, 115, 5) is None
     assert counts_disagreement(counts, FILE, 114, 5) is not None
     assert counts_disagreement("LOC: 20\n", FILE, 1, 0) is None  # no total: reconcile warns instead
+
+
+def test_a_byte_that_is_not_utf8_fails_naming_file_line_and_field():
+    from etl_bundle.dfps.results import decode_results
+
+    data = (HEADER + "\n" + ROW_2 + "\n" + ROW_1.replace("AUSTIN PD", "AUSTIN P\xc9D") + "\n").encode("latin-1")
+    with pytest.raises(ResultsFileError) as raised:
+        decode_results(data, FILE)
+    assert str(raised.value) == (
+        f"{FILE} line 3, field ORI_DESC: byte 0xC9 is not UTF-8 (was the file written in another encoding?)"
+    )
+    assert decode_results(b"\xef\xbb\xbf" + HEADER.encode(), FILE) == HEADER  # a BOM is fine
+    with pytest.raises(ResultsFileError, match="line 1, the header"):
+        decode_results(b"CPS NAME:\xff", FILE)

@@ -92,7 +92,6 @@ def _listing(sftp, remote_dir: str, period: FiscalPeriod, sends, claims) -> tupl
 def _data_rows(sftp, path: str) -> int:
     """Non-blank lines after the header (what the counts file's total counts)."""
     with sftp.open(path, "rb") as remote:
-        remote.prefetch()
         lines = sum(1 for line in remote if line.strip())
     return max(lines - 1, 0)
 
@@ -465,14 +464,17 @@ def read_results(share, collected: dict[str, Any], period: FiscalPeriod):
     """The archived results file, parsed; a file that cannot be read fails the task without retries."""
     from airflow.sdk.exceptions import AirflowFailException
 
-    from etl_bundle.dfps.results import ResultsFileError, parse_results
+    from etl_bundle.dfps.results import ResultsFileError, decode_results, parse_results
 
     results_file = collected["results"]["archived"]
+    name = Path(results_file).name
     try:
-        results = parse_results(share.read_text(results_file, encoding="utf-8-sig"), Path(results_file).name)
-    except (ResultsFileError, UnicodeDecodeError) as err:
+        results = parse_results(decode_results(share.read_bytes(results_file), name), name)
+    except ResultsFileError as err:
         # A bad file will not improve by retrying: stop, keep it on the server and in the archive.
-        raise AirflowFailException(f"DPS results for {period.label} not usable: {err}") from err
+        remote = (collected["results"].get("remote") or {}).get("name")
+        source = f" ({remote} on DPS's server, archived as {name})" if remote else ""
+        raise AirflowFailException(f"DPS results for {period.label}{source} not usable: {err}") from err
     return results
 
 

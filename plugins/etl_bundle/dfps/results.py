@@ -53,6 +53,28 @@ class ParsedResults:
     rejects: list[RejectedRow] = field(default_factory=list)
 
 
+def decode_results(data: bytes, file_name: str) -> str:
+    """The file's text (UTF-8, a BOM allowed); a byte that is not UTF-8 is an error naming the line and
+    the field it is in (from the header), never the bytes around it."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line_start = data.rfind(b"\n", 0, err.start) + 1
+        line = data.count(b"\n", 0, err.start) + 1
+        header = data.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace").rstrip().removesuffix(":").split(":")
+        position = data.count(b":", line_start, err.start)
+        if line == 1:
+            where = "the header"
+        elif position < len(header):
+            where = f"field {RENAMES.get(header[position].strip(), header[position].strip())}"
+        else:
+            where = f"field {position + 1} (beyond the header's {len(header)})"
+        raise ResultsFileError(
+            f"{file_name} line {line}, {where}: byte 0x{data[err.start]:02X} is not UTF-8 "
+            "(was the file written in another encoding?)"
+        ) from None
+
+
 def parse_date(text: str) -> date | None:
     """A DPS date in any of the formats seen; ``None`` for an empty cell; ``ValueError`` otherwise."""
     text = text.strip()
