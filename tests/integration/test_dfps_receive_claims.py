@@ -1,7 +1,8 @@
 """Which period DPS's answer is taken for, on the devstack's SFTP server and warehouse: an unsuffixed
 answer belongs to the period sent last before it, the claim is recorded before reconciling (by content),
 a file claimed for one period is never taken for another, the two receive DAGs share one lock; a file
-is taken only once old enough and not while its counts disagree; the stakeholders' mail goes once."""
+is taken only once old enough and not while its counts disagree; the stakeholders' mail goes once;
+a database error is told without the row's values."""
 
 from __future__ import annotations
 
@@ -48,7 +49,9 @@ def answers(warehouse, devstack_state):
             (period.label, txt_name(period), sent_at, TEST_RUN),
         )
     yield folder
-    warehouse.execute("DELETE FROM dfps.dps_exchanges WHERE run_id = %s", (TEST_RUN,))
+    warehouse.execute(
+        "DELETE FROM dfps.dps_exchanges WHERE run_id = %s OR period IN ('FY2019_Q4', 'FY2019')", (TEST_RUN,)
+    )
     warehouse.execute("DELETE FROM dfps.dps_answer_claims")
     for old in folder.iterdir():
         old.unlink()
@@ -109,6 +112,17 @@ def test_the_claim_is_recorded_and_a_file_left_by_a_failed_run_never_serves_anot
     collected = collect(Q4, as_found(found), "run_q4")
     claims = warehouse.execute("SELECT period, run_id, file_name, sha256 FROM dfps.dps_answer_claims").fetchall()
     assert claims == [("FY2019_Q4", "run_q4", RESULTS, collected["results"]["sha256"])]
+
+    def audited(run_id):
+        return warehouse.execute(
+            "SELECT file_name, row_count FROM dfps.dps_exchanges WHERE direction = 'from_dps' AND run_id = %s"
+            " ORDER BY file_name",
+            (run_id,),
+        ).fetchall()
+
+    assert audited("run_q4") == [(COUNTS, 1), (RESULTS, 3)]
+    collect(Q4, as_found(found), "run_q4")  # the task's retry (killed after the commit)
+    assert audited("run_q4") == [(COUNTS, 1), (RESULTS, 3)]
 
     # The Q4 run failed after collecting: its file stays on the server; the yearly run passes it by.
     year = check(FY)
@@ -256,3 +270,43 @@ def test_a_send_of_unknown_outcome_is_not_repeated_unless_forced(mails, warehous
         "SELECT run_id, status, forced FROM dfps.dps_stakeholder_mails WHERE period = 'FY2019_Q4' ORDER BY run_id"
     ).fetchall()
     assert rows == [("run_forced", "sent", True), ("run_killed", "pending", False)]
+
+
+def test_a_row_impact_refuses_fails_the_load_once_told_without_its_values(devstack_state, warehouse):
+    """DPS writes ``FEMALE`` where IMPACT's column holds two characters: the load stops without a retry
+    (a data rule: the same row fails again) and the error names the table, SQLSTATE and type, never the
+    row; nothing is loaded or recorded."""
+    import uuid
+
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from devstack import dfps_data
+    from etl_bundle.dfps.receive import load_results
+
+    cells = ["ROE,JANE", "JANE ROE", "01/02/2012", "FEMALE", "W", "N", "", "08/04/2019", "10", "TX2270100"]
+    cells += ["AUSTIN PD", "TRAVIS", "512-555-0100", "M000000001", "LOC", "", ""]
+    folder = paths.share_dir() / "dfps_dps" / "archive" / "from_dps"
+    folder.mkdir(parents=True, exist_ok=True)
+    archived = folder / "dfps-missing-person-results_FY2019_Q4_20190926_070000.txt"
+    archived.write_text(f"{dfps_data.RESULTS_HEADER}\n{':'.join(cells)}:\n")
+    sha256 = f"test-{uuid.uuid4().hex}"
+    collected = {"results": {"archived": f"dfps_dps/archive/from_dps/{archived.name}", "sha256": sha256}}
+    try:
+        with pytest.raises(AirflowFailException) as failed:
+            load_results(
+                "FY2019_Q4",
+                collected,
+                oracle_conn_id="dfps_oracle",
+                warehouse_conn_id="warehouse_postgres",
+                share_conn_id="network_share",
+                run_id=TEST_RUN,
+            )
+    finally:
+        archived.unlink()
+    message = str(failed.value)
+    assert message.startswith("loading DPS's results for FY2019_Q4 into caps.dfps_msng_person_stg: ")
+    assert "SQLSTATE 22001" in message and "character varying(2)" in message
+    assert not any(value in message for value in ("ROE", "JANE", "FEMALE", "01/02/2012", "2012-01-02"))
+    assert failed.value.__cause__ is None and failed.value.__suppress_context__
+    recorded = warehouse.execute("SELECT count(*) FROM dfps.dps_results_loads WHERE sha256 = %s", (sha256,))
+    assert recorded.fetchone()[0] == 0

@@ -250,7 +250,7 @@ def collect_answer(
     """Download the files the sensor took, verify them, claim, archive and audit them.
 
     Under the answers' lock (a transaction-scoped advisory lock in the warehouse, shared by the
-    quarterly and the yearly DAG): one collect at a time, and the claim is committed with it.
+    quarterly and the yearly DAG): one collect at a time; the claim and the audit rows commit together.
     """
     from airflow.providers.postgres.hooks.postgres import PostgresHook
     from airflow.providers.sftp.hooks.sftp import SFTPHook
@@ -258,7 +258,6 @@ def collect_answer(
     from etl_bundle.common.db_errors import values_kept_out
     from etl_bundle.common.share import open_share
     from etl_bundle.common.sql import render_sql
-    from etl_bundle.dfps.audit import record_exchanges
 
     period = FiscalPeriod.parse(period_label)
     if found.get("from_archive"):
@@ -294,25 +293,24 @@ def collect_answer(
                     "lines": lines,
                     **checked,
                 }
-        conn.commit()
-    with values_kept_out(f"auditing DPS's answer for {period.label}"):
-        record_exchanges(
-            warehouse_conn_id,
-            period,
-            "from_dps",
-            run_id,
+        # The audit rows commit with the claim: a kill leaves both or neither.
+        cursor.executemany(
+            render_sql("dfps/record_answer_exchange.sql", dialect="postgres"),
             [
-                # data rows: the results file's header is not one; the counts file has no header
-                (
-                    file["remote"]["name"],
-                    file["sha256"],
-                    file["size_bytes"],
-                    max(file["lines"] - (kind == "results"), 0),
-                )
+                {
+                    "period": period.label,
+                    "file_name": file["remote"]["name"],
+                    "sha256": file["sha256"],
+                    "size_bytes": file["size_bytes"],
+                    # data rows: the results file's header is not one; the counts file has no header
+                    "row_count": max(file["lines"] - (kind == "results"), 0),
+                    "run_id": run_id,
+                }
                 for kind in ("results", "counts")
                 if (file := collected.get(kind))
             ],
         )
+        conn.commit()
     log.info(
         "collected DPS answer for %s: %s",
         period.label,
