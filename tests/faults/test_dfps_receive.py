@@ -175,6 +175,26 @@ def test_a_results_file_cut_at_a_line_end_is_held_then_fails_at_the_deadline_say
     assert sorted(server_files()) == sorted([RESULTS, COUNTS])
 
 
+def fail_killed_runs(dag_id: str) -> int:
+    """What the scheduler does with a killed task (a zombie): its task instances and run marked failed.
+    ``airflow dags test`` killed by SIGKILL leaves them 'running', which blocks e.g. ``dags delete``."""
+    from airflow.models import DagRun, TaskInstance
+    from airflow.utils.session import create_session
+    from airflow.utils.state import DagRunState, TaskInstanceState
+
+    with create_session() as session:
+        killed = session.query(TaskInstance).filter(
+            TaskInstance.dag_id == dag_id, TaskInstance.state == TaskInstanceState.RUNNING
+        )
+        count = 0
+        for ti in killed:
+            ti.state = TaskInstanceState.FAILED
+            count += 1
+        for run in session.query(DagRun).filter(DagRun.dag_id == dag_id, DagRun.state == DagRunState.RUNNING):
+            run.state = DagRunState.FAILED
+    return count
+
+
 def mails_for(maildir, subject: str) -> list[str]:
     return sorted(key for key in maildir.keys() if maildir[key]["Subject"] == subject)
 
@@ -202,6 +222,7 @@ def test_sigkill_mid_reconcile_and_after_the_mail_then_a_rerun_mails_once_with_t
     maildir,
     faults,
 ):
+    fail_killed_runs(DAG_ID)  # an earlier session's kills
     lines = answer_lines(sent_reference, 12)
     put_answer(lines, counts=counts_for(lines))
     on_server = server_files()
@@ -215,12 +236,14 @@ def test_sigkill_mid_reconcile_and_after_the_mail_then_a_rerun_mails_once_with_t
     with faults.inject("dfps receive: SIGKILL mid-reconcile"):
         first = airflow_dags_test(DAG_ID, conf)
         assert sigkill_when(first, lambda: delivered_stamps() - before_sets, timeout=600), first.log_path
+        assert fail_killed_runs(DAG_ID) == 1  # the reconcile task the kill hit
         assert server_files() == on_server  # nothing removed before the period is done
         assert mails_for(maildir, NOTICE_SUBJECT) == mails_before
 
     with faults.inject("dfps receive: SIGKILL right after the stakeholders' mail"):
         second = airflow_dags_test(DAG_ID, conf)
         assert sigkill_when(second, lambda: len(mails_for(maildir, NOTICE_SUBJECT)) > len(mails_before), timeout=600)
+        fail_killed_runs(DAG_ID)
         status = warehouse.execute("SELECT status FROM dfps.dps_stakeholder_mails WHERE period = %s", (PERIOD,))
         print(f"the killed run left its notice {status.fetchall()}")  # pending (killed before the record) or sent
         assert server_files() == on_server
