@@ -6,10 +6,12 @@ fiscal quarter and reconciles it with IMPACT as the original `receivedps` did: *
 per fiscal quarter**, on send's timetable, so backfills line up period by period.
 
 1. **Waits** (reschedule mode) for files whose names contain `dfps-missing-person-results`
-   and `-counts` (any case; never one naming another period) in DPS's `to_dfps` (`dps_sftp`).
-2. **Collects** them into the share's archive (`dfps_dps/archive/from_dps`), audited in
-   `dfps.dps_exchanges`. With the Param `reconcile_from_archive` it waits for nothing and
-   uses the period's archived answer again.
+   and `-counts` (any case; never one naming another period; an unsuffixed one only when this
+   period's send came last before it) in DPS's `to_dfps` (`dps_sftp`), settled, at least
+   `min_age_minutes` old, and agreeing with the counts file within `counts_tolerance_rows`.
+2. **Collects** them into the share's archive (`dfps_dps/archive/from_dps`), claimed for the
+   period (`dfps.dps_answer_claims`) and audited in `dfps.dps_exchanges`. With the Param
+   `reconcile_from_archive` it waits for nothing and uses the period's archived answer again.
 3. **Reconciles** against the reference send delivered and `dfps_oracle`'s
    `caps.qtr_dps_cvs_pkg.get_sa_98` (whole fiscal year), `caps.time_dim`, `caps.SA_SUM@WARE`,
    `caps.CCOUNT@rpt`, `caps.cnty_reg_tableau`; the window is the quarter (Q4: the whole fiscal
@@ -19,7 +21,8 @@ per fiscal quarter**, on send's timetable, so backfills line up period by period
 4. **Loads** DPS's rows into IMPACT and runs `caps.load_dfps_msng_person(fy, quarter)`, one
    transaction, once per results file.
 5. **Tells** the `dfps_dps_stakeholders` Variable: `DPS Comparison Reports - <period>
-   (Uploaded to Network Drive)`, counts and where the workbooks are, no attachment, once per run.
+   (Uploaded to Network Drive)`, counts and where the workbooks are, no attachment, once per
+   period (`force_notice` sends again).
 6. Removes DPS's files from the server, purges archives older than `archive_retention_days`.
 
 **Period:** the run's data interval (logical date = the quarter's first day), or the
@@ -44,7 +47,7 @@ with DAG(
     ),
     start_date=pendulum.datetime(2024, 9, 1, tz=TIMEZONE),
     catchup=False,
-    # One period at a time: an answer without a period suffix goes to the oldest waiting run.
+    # One period at a time (an unsuffixed answer's period comes from the send before it).
     max_active_runs=1,
     dagrun_timeout=pendulum.duration(days=5),
     default_args=default_args(retries=3, retry_delay=pendulum.duration(minutes=2)),

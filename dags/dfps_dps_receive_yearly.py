@@ -8,7 +8,8 @@ one run per quarter.
 
 **Period:** the fiscal year that ended before the run's logical date (FY2025 for the
 run of 2025-09-20), or the `period` Param (`FY2025`). It takes DPS's files naming
-that year (`…dfps-missing-person-results…FY2025…`), or naming no period; the event window
+that year (`…dfps-missing-person-results…FY2025…`), or naming no period and written after the
+yearly send (before any later one); the event window
 is then the whole year and the load's quarter NULL. Waiting, files, load, notice, archive,
 retention and `reconcile_from_archive` are those of `dfps_dps_receive`.
 """

@@ -13,6 +13,9 @@ As OpenSSH's sftp-server (and asyncssh's defaults, kept here): a plain RENAME re
 an existing target; the ``posix-rename@openssh.com`` extension is offered and replaces
 it atomically (rename(2)); an OPEN that creates a file gives it the mode the client
 sent with it (less the server's umask).
+
+``--drop-after-read-bytes N`` plays a line that drops mid-download: each session is cut
+(the connection aborted, as a dropped TCP link) once it has served N bytes of file reads.
 """
 
 from __future__ import annotations
@@ -72,12 +75,36 @@ def _interrupting(base: type[asyncssh.SFTPServer], limit: int, how: str) -> type
     return _Interrupting
 
 
+def _dropping_reads(base: type[asyncssh.SFTPServer], limit: int) -> type[asyncssh.SFTPServer]:
+    """``base`` whose every session is cut (the connection aborted, as a dropped TCP link) once it
+    has served ``limit`` bytes of file reads."""
+
+    class _DropsAfterReading(base):
+        def __init__(self, chan, chroot=None):
+            super().__init__(chan, chroot=chroot)
+            self._served = 0
+
+        def read(self, file_obj, offset, size):
+            data = super().read(file_obj, offset, size)
+            left = limit - self._served
+            if len(data) >= left:
+                # The client gets the bytes up to the limit, then the link is gone.
+                self.connection.abort()
+                return data[: max(left, 0)]
+            self._served += len(data)
+            return data
+
+    return _DropsAfterReading
+
+
 async def serve(args: argparse.Namespace) -> None:
     server_class = _UploadOnly if args.upload_only else asyncssh.SFTPServer
     if args.cut_after_bytes is not None:
         server_class = _interrupting(server_class, args.cut_after_bytes, "cut")
     elif args.stall_after_bytes is not None:
         server_class = _interrupting(server_class, args.stall_after_bytes, "stall")
+    if args.drop_after_read_bytes is not None:
+        server_class = _dropping_reads(server_class, args.drop_after_read_bytes)
 
     def sftp_factory(chan):
         return server_class(chan, chroot=args.root)
@@ -107,6 +134,9 @@ def main() -> None:
         "--cut-after-bytes", type=int, help="abort the connection once this many bytes were written (once)"
     )
     parser.add_argument("--stall-after-bytes", type=int, help="stop answering once this many bytes were written (once)")
+    parser.add_argument(
+        "--drop-after-read-bytes", type=int, default=None, help="abort each session after serving N bytes of reads"
+    )
     asyncio.run(serve(parser.parse_args()))
 
 

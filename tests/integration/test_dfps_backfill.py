@@ -64,8 +64,8 @@ def test_receive_backfill_of_fy2025_reconciles_each_quarter_with_its_own_answer(
     runs = backfilled_fy2025(
         running_airflow,
         "dfps_dps_receive",
-        conf={"settle_seconds": 1, "poke_interval_seconds": 5, "counts_grace_minutes": 0},
-        max_active_runs=1,  # as the DAG: an unsuffixed answer goes to the oldest waiting run
+        conf={"settle_seconds": 1, "poke_interval_seconds": 5, "counts_grace_minutes": 0, "min_age_minutes": 0},
+        max_active_runs=1,  # as the DAG
     )
 
     # Each run took its own period's results and counts, and nothing else.

@@ -57,13 +57,27 @@ def test_a_results_file_still_growing_is_not_taken_until_it_holds_still(answer_f
     writer.start()
     try:
         now = datetime.now(UTC)
-        growing = check_answer("dps_sftp", FOLDER, PERIOD, settle_seconds=1, counts_grace=timedelta(0), now=now)
+        growing = check_answer(
+            "dps_sftp",
+            FOLDER,
+            PERIOD,
+            warehouse_conn_id="warehouse_postgres",
+            settle_seconds=1,
+            counts_grace=timedelta(0),
+            now=now,
+        )
     finally:
         writer.join()
     assert not growing.ready and "still being written" in growing.reason
 
     settled = check_answer(
-        "dps_sftp", FOLDER, PERIOD, settle_seconds=0.5, counts_grace=timedelta(0), now=datetime.now(UTC)
+        "dps_sftp",
+        FOLDER,
+        PERIOD,
+        warehouse_conn_id="warehouse_postgres",
+        settle_seconds=0.5,
+        counts_grace=timedelta(0),
+        now=datetime.now(UTC),
     )
     assert settled.ready and settled.results.size == results.stat().st_size and settled.counts is None
 

@@ -7,7 +7,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from etl_bundle.common.fiscal import FiscalPeriod
-from etl_bundle.dfps.answer_files import RemoteFile, answer_kind, pick_answers, readiness, stable
+from etl_bundle.dfps.answer_files import (
+    RemoteFile,
+    Send,
+    answer_kind,
+    answers_for,
+    owner_by_send,
+    pick_answers,
+    readiness,
+    stable,
+)
 
 Q1 = FiscalPeriod.parse("FY2027_Q1")
 NOW = datetime(2026, 12, 10, 12, 0, tzinfo=UTC)
@@ -84,3 +93,49 @@ def test_counts_are_awaited_for_the_grace_period_then_the_run_goes_on_without_th
 
 def test_nothing_there_is_not_ready():
     assert readiness({}, {}, NOW, GRACE).reason == "no results file yet"
+
+
+def test_a_young_file_is_not_taken_though_it_held_still():
+    young = {"results": remote("r", minutes_ago=2), "counts": remote("c", minutes_ago=30)}
+    found = readiness(young, young, NOW, GRACE, timedelta(minutes=10))
+    assert not found.ready and found.reason.startswith("r was last changed 120 s ago")
+    old_results_young_counts = {"results": remote("r"), "counts": remote("c", minutes_ago=1)}
+    assert not readiness(old_results_young_counts, old_results_young_counts, NOW, GRACE, timedelta(minutes=10)).ready
+    settled = {"results": remote("r", minutes_ago=11), "counts": remote("c", minutes_ago=11)}
+    assert readiness(settled, settled, NOW, GRACE, timedelta(minutes=10)).ready
+
+
+Q4 = FiscalPeriod.parse("FY2026_Q4")
+FY = FiscalPeriod.parse("FY2026")
+SENDS = [Send(Q4, NOW - timedelta(days=10)), Send(FY, NOW - timedelta(days=1))]
+
+
+def test_an_unsuffixed_answer_belongs_to_the_period_sent_last_before_it():
+    assert owner_by_send(int((NOW - timedelta(days=5)).timestamp()), SENDS) == Q4
+    assert owner_by_send(int((NOW - timedelta(hours=2)).timestamp()), SENDS) == FY
+    assert owner_by_send(int((NOW - timedelta(days=30)).timestamp()), SENDS) is None
+
+    between = remote("dfps-missing-person-results.txt", minutes_ago=5 * 24 * 60)
+    after_both = remote("dfps-missing-person-counts.txt", minutes_ago=60)
+    named = remote("dfps-missing-person-results_FY2026.txt", minutes_ago=5 * 24 * 60)
+    kept, notes = answers_for([between, after_both, named], FY, SENDS, {})
+    assert kept == [after_both, named]  # a name naming the period wins whatever its time
+    assert notes == ["dfps-missing-person-results.txt answers FY2026_Q4 (the last send before it)"]
+    kept, notes = answers_for([between, after_both], Q4, SENDS, {})
+    assert kept == [between]
+    assert notes == ["dfps-missing-person-counts.txt answers FY2026 (the last send before it)"]
+
+
+def test_an_answer_before_any_send_or_claimed_for_another_period_is_not_taken():
+    early = remote("dfps-missing-person-results.txt", minutes_ago=40 * 24 * 60)
+    assert answers_for([early], Q4, SENDS, {}) == (
+        [],
+        [f"{early.name} names no period and no send to DPS came before it"],
+    )
+    left_behind = remote("dfps-missing-person-results.txt", minutes_ago=60)
+    claims = {(left_behind.name, left_behind.size, left_behind.mtime): "FY2026_Q4"}
+    assert answers_for([left_behind], FY, SENDS, claims) == ([], [f"{left_behind.name} was taken for FY2026_Q4"])
+    # The period it was claimed for takes it again (a retry, a rerun after a failure).
+    named = remote("dfps-missing-person-results_FY2026_Q4.txt")
+    claims[(named.name, named.size, named.mtime)] = "FY2026_Q4"
+    assert answers_for([named], Q4, SENDS, claims) == ([named], [])

@@ -3,6 +3,7 @@ and the stakeholders' notice."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -92,3 +93,29 @@ def test_the_oracle_renderings_use_the_originals_objects():
     time_load = render_sql("dfps/time_load.sql", dialect="oracle")
     assert "nbr_time_calendar_year = :calendar_year" in time_load
     assert "nbr_time_calendar_month = :calendar_month" in time_load
+
+
+T0 = datetime(2025, 3, 11, 6, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("records", "force", "per_run", "send", "why"),
+    [
+        ([], False, False, True, "first send"),
+        ([("run_a", "sent", T0, T0)], False, False, False, "already sent by run run_a"),
+        ([("run_a", "sent", T0, T0)], True, False, True, "forced"),
+        ([("run_b", "sent", T0, T0)], True, False, False, "already sent by this run"),  # a forced run's retry
+        ([("run_a", "pending", T0, None)], False, False, False, "maybe sent: run run_a"),
+        ([("run_b", "pending", T0, None)], False, False, False, "maybe sent: run run_b"),  # this run, killed
+        ([("run_b", "pending", T0, None)], True, False, True, "forced"),
+        ([("run_a", "sent", T0, T0)], False, True, True, "first send"),  # late notices: once per run
+        ([("run_b", "pending", T0, None)], False, True, False, "maybe sent"),
+    ],
+)
+def test_a_mail_goes_once_and_a_send_of_unknown_outcome_is_not_repeated_unless_forced(
+    records, force, per_run, send, why
+):
+    from etl_bundle.dfps.receive import mail_decision
+
+    decided, reason = mail_decision(records, "run_b", force=force, per_run=per_run)
+    assert decided is send and reason.startswith(why)

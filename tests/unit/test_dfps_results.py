@@ -9,6 +9,7 @@ import pytest
 from etl_bundle.dfps.results import (
     ParsedResults,
     ResultsFileError,
+    counts_disagreement,
     counts_warnings,
     parse_counts,
     parse_date,
@@ -92,3 +93,30 @@ def test_counts_are_read_tolerantly_and_only_warn():
     assert "could not be read" in counts_warnings("%PDF-1.4 binary", results)[0]
     assert "no counts file arrived" in counts_warnings(None, results)[0]
     assert "no total to compare" in counts_warnings("Matched: 2", results)[0]
+
+
+def test_a_results_file_short_of_the_counts_beyond_the_tolerance_is_held():
+    counts = "TOTAL RECORDS: 120\nLOC: 20\n"
+    held = counts_disagreement(counts, FILE, 100, 0)
+    assert held == (
+        f"the counts file says TOTAL RECORDS = 120 but {FILE} has 100 rows "
+        "(more than 0 apart: truncated or still coming?)"
+    )
+    assert counts_disagreement(counts, FILE, 120, 0) is None
+    assert counts_disagreement(counts, FILE, 115, 5) is None
+    assert counts_disagreement(counts, FILE, 114, 5) is not None
+    assert counts_disagreement("LOC: 20\n", FILE, 1, 0) is None  # no total: reconcile warns instead
+
+
+def test_a_byte_that_is_not_utf8_fails_naming_file_line_and_field():
+    from etl_bundle.dfps.results import decode_results
+
+    data = (HEADER + "\n" + ROW_2 + "\n" + ROW_1.replace("AUSTIN PD", "AUSTIN P\xc9D") + "\n").encode("latin-1")
+    with pytest.raises(ResultsFileError) as raised:
+        decode_results(data, FILE)
+    assert str(raised.value) == (
+        f"{FILE} line 3, field ORI_DESC: byte 0xC9 is not UTF-8 (was the file written in another encoding?)"
+    )
+    assert decode_results(b"\xef\xbb\xbf" + HEADER.encode(), FILE) == HEADER  # a BOM is fine
+    with pytest.raises(ResultsFileError, match="line 1, the header"):
+        decode_results(b"CPS NAME:\xff", FILE)

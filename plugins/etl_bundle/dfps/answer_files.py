@@ -3,18 +3,19 @@
 As the original did, any file whose name contains ``dfps-missing-person-results`` (or
 ``-counts``), in any case, answers; a name that also names a period (``FY2025_Q2``,
 ``fy2025-q2``, ``FY2025``) answers that period only, so a file named for another period is
-never taken. Files still being uploaded (``.part``, ``.tmp``, ``.filepart``, or a leading
-dot) are not answers yet. A file is ready
-when two listings a few seconds apart show the same size and modification time; the
-counts file is awaited for a grace period after the results file, then the run goes on
-without it.
+never taken. A name without a period belongs to the period whose send to DPS came last
+before the file was written (its modification time), and a file already claimed for another
+period is never taken again. Files still being uploaded (``.part``, ``.tmp``, ``.filepart``,
+or a leading dot) are not answers yet. A file is ready when two listings a few seconds apart
+show the same size and modification time and it is older than a minimum age; the counts
+file is awaited for a grace period after the results file, then the run goes on without it.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from etl_bundle.common.fiscal import FiscalPeriod
@@ -51,6 +52,49 @@ def answer_kind(name: str, period: FiscalPeriod) -> tuple[str, bool] | None:
     return kinds.pop(), True
 
 
+@dataclass(frozen=True)
+class Send:
+    """One delivery of a period's list to DPS (an audit row ``to_dps``)."""
+
+    period: FiscalPeriod
+    sent_at: datetime
+
+
+def owner_by_send(mtime: int, sends: list[Send]) -> FiscalPeriod | None:
+    """The period whose send came last before a file written at ``mtime``; None when none did."""
+    written = datetime.fromtimestamp(mtime, tz=UTC)
+    before = [send for send in sends if send.sent_at <= written]
+    return max(before, key=lambda send: send.sent_at).period if before else None
+
+
+def answers_for(
+    files: list[RemoteFile], period: FiscalPeriod, sends: list[Send], claims: dict[tuple[str, int, int], str]
+) -> tuple[list[RemoteFile], list[str]]:
+    """The files this period may take, and why each other answer-looking file is not its to take.
+
+    ``claims`` maps a claimed file's ``(name, size, mtime)`` to the period it was taken for.
+    """
+    kept, notes = [], []
+    for file in files:
+        found = answer_kind(file.name, period)
+        if found is None:
+            continue
+        claimed_for = claims.get((file.name, file.size, file.mtime))
+        if claimed_for is not None and claimed_for != period.label:
+            notes.append(f"{file.name} was taken for {claimed_for}")
+            continue
+        if not found[1]:
+            owner = owner_by_send(file.mtime, sends)
+            if owner is None:
+                notes.append(f"{file.name} names no period and no send to DPS came before it")
+                continue
+            if owner != period:
+                notes.append(f"{file.name} answers {owner.label} (the last send before it)")
+                continue
+        kept.append(file)
+    return kept, notes
+
+
 def pick_answers(files: list[RemoteFile], period: FiscalPeriod) -> dict[str, RemoteFile]:
     """Per kind, the file named for the period, else the newest unsuffixed one."""
     best: dict[str, tuple[bool, int, str, RemoteFile]] = {}
@@ -78,8 +122,20 @@ class Readiness:
     counts: RemoteFile | None = None
 
 
+def too_young(file: RemoteFile, now: datetime, min_age: timedelta) -> str | None:
+    """Why ``file`` is not old enough to take yet (a writer may only be pausing), or None."""
+    age = now - datetime.fromtimestamp(file.mtime, tz=UTC)
+    if age >= min_age:
+        return None
+    return f"{file.name} was last changed {max(age.total_seconds(), 0):.0f} s ago; taken once {min_age} old"
+
+
 def readiness(
-    seen: dict[str, RemoteFile], settled: dict[str, RemoteFile], now: datetime, counts_grace: timedelta
+    seen: dict[str, RemoteFile],
+    settled: dict[str, RemoteFile],
+    now: datetime,
+    counts_grace: timedelta,
+    min_age: timedelta = timedelta(0),
 ) -> Readiness:
     """Whether the run can take DPS's answer now, and why not when it cannot."""
     results = settled.get("results")
@@ -88,6 +144,9 @@ def readiness(
             return Readiness(False, f"{seen['results'].name} is still being written")
         return Readiness(False, "no results file yet")
     counts = settled.get("counts")
+    for file in (results, counts):
+        if file is not None and (young := too_young(file, now, min_age)):
+            return Readiness(False, young)
     if counts is not None:
         return Readiness(True, "results and counts files arrived", results, counts)
     if "counts" in seen:

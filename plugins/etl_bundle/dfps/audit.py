@@ -95,27 +95,3 @@ def complete_exchanges(warehouse_conn_id: str, period: FiscalPeriod, run_id: str
             {"period": period.label, "run_id": run_id, "file_names": file_names},
         )
         return cursor.rowcount
-
-
-def record_exchanges(
-    warehouse_conn_id: str, period: FiscalPeriod, direction: str, run_id: str, files: list[tuple[str, str, int, int]]
-) -> None:
-    """One completed row per ``(file name, sha256, size in bytes, data rows)``, in one transaction."""
-    from etl_bundle.common.sql import render_sql
-
-    with _warehouse_cursor(warehouse_conn_id, f"recording the DPS exchange of {period.label}") as cursor:
-        cursor.executemany(
-            render_sql("dfps/record_exchange.sql", dialect="postgres"),
-            [
-                {
-                    "period": period.label,
-                    "direction": direction,
-                    "file_name": name,
-                    "sha256": sha,
-                    "size_bytes": size,
-                    "row_count": rows,
-                    "run_id": run_id,
-                }
-                for name, sha, size, rows in files
-            ],
-        )

@@ -21,7 +21,15 @@ from typing import Any
 from etl_bundle.common.checksum import sha256_stream
 from etl_bundle.common.fiscal import FiscalPeriod
 from etl_bundle.common.private_files import open_private
-from etl_bundle.dfps.answer_files import Readiness, RemoteFile, pick_answers, readiness, stable
+from etl_bundle.dfps.answer_files import (
+    Readiness,
+    RemoteFile,
+    Send,
+    answers_for,
+    pick_answers,
+    readiness,
+    stable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -37,55 +45,123 @@ REJECTS_SHOWN = 20
 
 # --- waiting -----------------------------------------------------------------------------
 
+# The answers' lock, shared by dfps_dps_receive and dfps_dps_receive_yearly (see claim_answer).
+ANSWER_LOCK = "dfps_dps_receive: answers"
 
-def _listing(sftp, remote_dir: str, period: FiscalPeriod) -> dict[str, RemoteFile]:
+
+def lock_key(name: str) -> int:
+    """A Postgres advisory lock key (signed 64 bits) named by ``name``."""
+    import hashlib
+
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+def answer_records(warehouse_conn_id: str) -> tuple[list[Send], dict[tuple[str, int, int], str]]:
+    """Every send of the children's list to DPS, and the files already claimed (``(name, size, mtime)``
+    → period): what decides which period an answer belongs to."""
+    from airflow.providers.postgres.hooks.postgres import PostgresHook
+
+    from etl_bundle.common.sql import render_sql
+    from etl_bundle.dfps.send import txt_name
+
+    with closing(PostgresHook(postgres_conn_id=warehouse_conn_id).get_conn()) as conn, conn.cursor() as cursor:
+        sends = [
+            Send(sent, sent_at)
+            for period, file_name, sent_at in cursor.execute(render_sql("dfps/answer_sends.sql", dialect="postgres"))
+            if file_name == txt_name(sent := FiscalPeriod.parse(period))
+        ]
+        claims = {
+            (name, size, mtime): period
+            for name, size, mtime, period, _run in cursor.execute(
+                render_sql("dfps/answer_claims.sql", dialect="postgres")
+            )
+        }
+        conn.commit()
+    return sends, claims
+
+
+def _listing(sftp, remote_dir: str, period: FiscalPeriod, sends, claims) -> tuple[dict[str, RemoteFile], list[str]]:
     files = [
         RemoteFile(name=entry.filename, size=entry.st_size, mtime=int(entry.st_mtime))
         for entry in sftp.listdir_attr(remote_dir)
     ]
-    return pick_answers(files, period)
+    ours, notes = answers_for(files, period, sends, claims)
+    return pick_answers(ours, period), notes
+
+
+def _data_rows(sftp, path: str) -> int:
+    """Non-blank lines after the header (what the counts file's total counts)."""
+    with sftp.open(path, "rb") as remote:
+        lines = sum(1 for line in remote if line.strip())
+    return max(lines - 1, 0)
 
 
 def check_answer(
-    sftp_conn_id: str, remote_dir: str, period: FiscalPeriod, *, settle_seconds: float, counts_grace: timedelta, now
+    sftp_conn_id: str,
+    remote_dir: str,
+    period: FiscalPeriod,
+    *,
+    warehouse_conn_id: str,
+    settle_seconds: float,
+    counts_grace: timedelta,
+    now,
+    min_age: timedelta = timedelta(0),
+    counts_tolerance: int = 0,
 ) -> Readiness:
-    """Two listings ``settle_seconds`` apart: only files whose size and time held still are taken."""
+    """Two listings ``settle_seconds`` apart: only this period's files (by name, by the send before
+    them, not claimed for another period) whose size and time held still and that are ``min_age``
+    old are taken; and not while the counts file announces more than ``counts_tolerance`` rows
+    other than the results file holds (a truncated file: the wait goes on)."""
     from airflow.providers.sftp.hooks.sftp import SFTPHook
 
+    from etl_bundle.dfps.results import counts_disagreement
+
+    sends, claims = answer_records(warehouse_conn_id)
+    folder = remote_dir.rstrip("/")
     with SFTPHook(ssh_conn_id=sftp_conn_id).get_managed_conn() as sftp:
-        seen = _listing(sftp, remote_dir, period)
+        seen, notes = _listing(sftp, remote_dir, period, sends, claims)
+        skipped = f" ({'; '.join(notes)})" if notes else ""
         if not seen:
-            return Readiness(False, f"no DPS answer for {period.label} in {remote_dir} yet")
+            return Readiness(False, f"no DPS answer for {period.label} in {remote_dir} yet{skipped}")
         time.sleep(settle_seconds)
-        again = _listing(sftp, remote_dir, period)
-    return readiness(again, stable(seen, again), now, counts_grace)
+        again, _ = _listing(sftp, remote_dir, period, sends, claims)
+        found = readiness(again, stable(seen, again), now, counts_grace, min_age)
+        if not found.ready or found.counts is None:
+            return found
+        with sftp.open(f"{folder}/{found.counts.name}", "rb") as remote:
+            counts_text = remote.read().decode("utf-8-sig", errors="replace")
+        rows = _data_rows(sftp, f"{folder}/{found.results.name}")
+    held = counts_disagreement(counts_text, found.results.name, rows, counts_tolerance)
+    if held:
+        return Readiness(False, held)
+    return found
+
+
+def latest_send(sends: list[Send], period: FiscalPeriod) -> datetime | None:
+    times = [send.sent_at for send in sends if send.period == period]
+    return max(times) if times else None
 
 
 def notify_late_once(warehouse_conn_id: str, period: FiscalPeriod, run_id: str, waiting_since, reason: str) -> bool:
-    """One email per run when DPS is late: the notice is recorded, so later pokes stay quiet."""
-    from airflow.providers.postgres.hooks.postgres import PostgresHook
+    """One email per run when DPS is late, recorded before and after the SMTP exchange."""
+    from etl_bundle.common.mail import alert_recipients, recipients
 
-    from etl_bundle.common.mail import alert_recipients, recipients, send_mail
-    from etl_bundle.common.sql import render_sql
-
-    with closing(PostgresHook(postgres_conn_id=warehouse_conn_id).get_conn()) as conn, conn.cursor() as cursor:
-        first = cursor.execute(
-            render_sql("dfps/late_notice.sql", dialect="postgres"), {"period": period.label, "run_id": run_id}
-        ).fetchone()
-        if first is None:
-            conn.commit()
-            return False
-        to = recipients(LATE_NOTICE_VARIABLE, ",".join(alert_recipients()))
-        send_mail(
-            to,
-            f"[dfps_dps_receive] DPS answer for {period.label} is late",
-            f"<p>DPS's answer for <b>{period.label}</b> has not arrived in the TO_DFPS folder; "
-            f"waiting since {waiting_since.isoformat()} ({reason}).</p>"
-            "<p>The run keeps waiting until its deadline; nothing is needed unless DPS is down.</p>",
-        )
-        conn.commit()  # recorded only once the mail went out: a failed send is tried again
-    log.warning("DPS answer for %s late (%s): notice sent to %s", period.label, reason, ", ".join(to))
-    return True
+    to = recipients(LATE_NOTICE_VARIABLE, ",".join(alert_recipients()))
+    sent = send_recorded(
+        warehouse_conn_id,
+        "late_notice",
+        period.label,
+        run_id,
+        to,
+        f"[dfps_dps_receive] DPS answer for {period.label} is late",
+        f"<p>DPS's answer for <b>{period.label}</b> has not arrived in the TO_DFPS folder; "
+        f"waiting since {waiting_since.isoformat()} ({reason}).</p>"
+        "<p>The run keeps waiting until its deadline; nothing is needed unless DPS is down.</p>",
+        per_run=True,
+    )
+    if sent:
+        log.warning("DPS answer for %s late (%s): notice sent to %d recipients", period.label, reason, len(to))
+    return sent
 
 
 # --- collecting ----------------------------------------------------------------------------
@@ -122,6 +198,44 @@ def archived_name(kind: str, period: FiscalPeriod, stamp: str) -> str:
     return f"dfps-missing-person-{kind}_{period.label}_{stamp}.txt"
 
 
+def claim_answer(cursor, period: FiscalPeriod, run_id: str, remote: RemoteFile, sha256: str) -> None:
+    """Record that the results file is this period's answer, before anything is reconciled from it.
+
+    In the collect's transaction, under the answers' lock: a file claimed for another period (by
+    its content, or by its name, size and time on the server) fails the task, whichever run or DAG
+    claimed it; the same period's earlier claim (a retry, a rerun) is taken as it is.
+    """
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from etl_bundle.common.sql import render_sql
+
+    for name, size, mtime, other, other_run in cursor.execute(render_sql("dfps/answer_claims.sql", dialect="postgres")):
+        if (name, size, mtime) == (remote.name, remote.size, remote.mtime) and other != period.label:
+            raise AirflowFailException(
+                f"{remote.name} was taken for {other} by run {other_run}: not reconciled under {period.label}; "
+                "nothing removed from the server"
+            )
+    owner, owner_run, claimed_at = cursor.execute(
+        render_sql("dfps/claim_answer.sql", dialect="postgres"),
+        {
+            "sha256": sha256,
+            "period": period.label,
+            "run_id": run_id,
+            "file_name": remote.name,
+            "size_bytes": remote.size,
+            "remote_mtime": remote.mtime,
+        },
+    ).fetchone()
+    if owner != period.label:
+        raise AirflowFailException(
+            f"{remote.name} (sha256 {sha256[:12]}…) has the content of {owner}'s answer, claimed by run "
+            f"{owner_run} at {claimed_at.isoformat()}: not reconciled under {period.label}; nothing removed "
+            "from the server (if DPS really sent the same file for both, rename it to name the period)"
+        )
+    if owner_run != run_id:
+        log.info("%s: %s was claimed for this period by run %s; taken again", period.label, remote.name, owner_run)
+
+
 def collect_answer(
     period_label: str,
     found: dict[str, Any],
@@ -133,11 +247,17 @@ def collect_answer(
     run_id: str,
     stamp: str,
 ) -> dict[str, Any]:
-    """Download the files the sensor took, verify them, archive them and audit them."""
+    """Download the files the sensor took, verify them, claim, archive and audit them.
+
+    Under the answers' lock (a transaction-scoped advisory lock in the warehouse, shared by the
+    quarterly and the yearly DAG): one collect at a time; the claim and the audit rows commit together.
+    """
+    from airflow.providers.postgres.hooks.postgres import PostgresHook
     from airflow.providers.sftp.hooks.sftp import SFTPHook
 
+    from etl_bundle.common.db_errors import values_kept_out
     from etl_bundle.common.share import open_share
-    from etl_bundle.dfps.audit import record_exchanges
+    from etl_bundle.common.sql import render_sql
 
     period = FiscalPeriod.parse(period_label)
     if found.get("from_archive"):
@@ -145,37 +265,52 @@ def collect_answer(
             return archived_answer(share, period)
     collected: dict[str, Any] = {"period": period.label, "counts": None}
     with (
-        SFTPHook(ssh_conn_id=sftp_conn_id).get_managed_conn() as sftp,
-        open_share(share_conn_id) as share,
-        tempfile.TemporaryDirectory(prefix="dfps-collect-") as tmp,
+        closing(PostgresHook(postgres_conn_id=warehouse_conn_id).get_conn()) as conn,
+        conn.cursor() as cursor,
+        values_kept_out(f"claiming DPS's answer for {period.label}"),
     ):
-        for kind in ("results", "counts"):
-            if not found.get(kind):
-                continue
-            remote = RemoteFile(**found[kind])
-            # Verified locally, then into the archive on the share (private): the copy every worker reads.
-            local = Path(tmp) / archived_name(kind, period, stamp)
-            checked = download_verified(sftp, f"{remote_dir.rstrip('/')}/{remote.name}", local, remote)
-            with open(local, "rb") as text:
-                lines = sum(1 for line in text if line.strip())
-            collected[kind] = {
-                "remote": remote.as_dict(),
-                "archived": share.put(local, ANSWER_ARCHIVE, private=True),
-                "lines": lines,
-                **checked,
-            }
-    record_exchanges(
-        warehouse_conn_id,
-        period,
-        "from_dps",
-        run_id,
-        [
-            # data rows: the results file's header is not one; the counts file has no header
-            (file["remote"]["name"], file["sha256"], file["size_bytes"], max(file["lines"] - (kind == "results"), 0))
-            for kind in ("results", "counts")
-            if (file := collected.get(kind))
-        ],
-    )
+        lock = render_sql("dfps/advisory_xact_lock.sql", dialect="postgres")
+        cursor.execute(lock, {"lock_key": lock_key(ANSWER_LOCK)})
+        with (
+            SFTPHook(ssh_conn_id=sftp_conn_id).get_managed_conn() as sftp,
+            open_share(share_conn_id) as share,
+            tempfile.TemporaryDirectory(prefix="dfps-collect-") as tmp,
+        ):
+            for kind in ("results", "counts"):
+                if not found.get(kind):
+                    continue
+                remote = RemoteFile(**found[kind])
+                # Verified locally, then into the archive on the share (private): the copy every worker reads.
+                local = Path(tmp) / archived_name(kind, period, stamp)
+                checked = download_verified(sftp, f"{remote_dir.rstrip('/')}/{remote.name}", local, remote)
+                if kind == "results":
+                    claim_answer(cursor, period, run_id, remote, checked["sha256"])
+                with open(local, "rb") as text:
+                    lines = sum(1 for line in text if line.strip())
+                collected[kind] = {
+                    "remote": remote.as_dict(),
+                    "archived": share.put(local, ANSWER_ARCHIVE, private=True),
+                    "lines": lines,
+                    **checked,
+                }
+        # The audit rows commit with the claim: a kill leaves both or neither.
+        cursor.executemany(
+            render_sql("dfps/record_answer_exchange.sql", dialect="postgres"),
+            [
+                {
+                    "period": period.label,
+                    "file_name": file["remote"]["name"],
+                    "sha256": file["sha256"],
+                    "size_bytes": file["size_bytes"],
+                    # data rows: the results file's header is not one; the counts file has no header
+                    "row_count": max(file["lines"] - (kind == "results"), 0),
+                    "run_id": run_id,
+                }
+                for kind in ("results", "counts")
+                if (file := collected.get(kind))
+            ],
+        )
+        conn.commit()
     log.info(
         "collected DPS answer for %s: %s",
         period.label,
@@ -327,14 +462,17 @@ def read_results(share, collected: dict[str, Any], period: FiscalPeriod):
     """The archived results file, parsed; a file that cannot be read fails the task without retries."""
     from airflow.sdk.exceptions import AirflowFailException
 
-    from etl_bundle.dfps.results import ResultsFileError, parse_results
+    from etl_bundle.dfps.results import ResultsFileError, decode_results, parse_results
 
     results_file = collected["results"]["archived"]
+    name = Path(results_file).name
     try:
-        results = parse_results(share.read_text(results_file, encoding="utf-8-sig"), Path(results_file).name)
-    except (ResultsFileError, UnicodeDecodeError) as err:
+        results = parse_results(decode_results(share.read_bytes(results_file), name), name)
+    except ResultsFileError as err:
         # A bad file will not improve by retrying: stop, keep it on the server and in the archive.
-        raise AirflowFailException(f"DPS results for {period.label} not usable: {err}") from err
+        remote = (collected["results"].get("remote") or {}).get("name")
+        source = f" ({remote} on DPS's server, archived as {name})" if remote else ""
+        raise AirflowFailException(f"DPS results for {period.label}{source} not usable: {err}") from err
     return results
 
 
@@ -443,13 +581,18 @@ def load_results(
     from airflow.providers.postgres.hooks.postgres import PostgresHook
     from airflow.sdk import BaseHook
 
+    from etl_bundle.common.db_errors import values_kept_out
     from etl_bundle.common.share import open_share
     from etl_bundle.common.sql import dialect_for_conn_type, render_sql
 
     period = FiscalPeriod.parse(period_label)
     sha256 = collected["results"]["sha256"]
     keys = {"period": period.label, "sha256": sha256}
-    with closing(PostgresHook(postgres_conn_id=warehouse_conn_id).get_conn()) as conn, conn.cursor() as cursor:
+    with (
+        values_kept_out(f"reading the loads of {period.label}"),
+        closing(PostgresHook(postgres_conn_id=warehouse_conn_id).get_conn()) as conn,
+        conn.cursor() as cursor,
+    ):
         done = cursor.execute(render_sql("dfps/results_loaded.sql", dialect="postgres"), keys).fetchone()
     if done is not None:
         log.info("%s: this results file was loaded by run %s at %s; not again", period.label, done[0], done[1])
@@ -461,7 +604,11 @@ def load_results(
     rows = [{name: row.get(name) for name in LOADED_COLUMNS} | bounds for row in results.rows]
     source = BaseHook.get_connection(oracle_conn_id)
     dialect = dialect_for_conn_type(source.conn_type)
-    with closing(source.get_hook().get_conn()) as conn:
+    # DPS's rows hold children's names and birth dates: a database error is told without them.
+    with (
+        values_kept_out(f"loading DPS's results for {period.label} into caps.dfps_msng_person_stg"),
+        closing(source.get_hook().get_conn()) as conn,
+    ):
         cursor = conn.cursor()
         try:
             cursor.execute(render_sql("dfps/dps_results_delete.sql", dialect=dialect), bounds)
@@ -474,7 +621,11 @@ def load_results(
             raise
         finally:
             cursor.close()
-    with closing(PostgresHook(postgres_conn_id=warehouse_conn_id).get_conn()) as conn, conn.cursor() as cursor:
+    with (
+        values_kept_out(f"recording the load of {period.label}"),
+        closing(PostgresHook(postgres_conn_id=warehouse_conn_id).get_conn()) as conn,
+        conn.cursor() as cursor,
+    ):
         cursor.execute(
             render_sql("dfps/record_results_load.sql", dialect="postgres"),
             keys | {"row_count": len(rows), "run_id": run_id},
@@ -489,33 +640,131 @@ def load_results(
 STAKEHOLDER_SUBJECT = "DPS Comparison Reports - {period} (Uploaded to Network Drive)"
 
 
-def notify_stakeholders(summary: dict[str, Any], *, warehouse_conn_id: str, share_conn_id: str, run_id: str) -> bool:
-    """The original's notice (no attachments: the workbooks hold children's data), once per run: the
-    send is recorded, and the record committed only once the mail went out."""
+def notify_stakeholders(
+    summary: dict[str, Any], *, warehouse_conn_id: str, share_conn_id: str, run_id: str, force: bool = False
+) -> bool:
+    """The original's notice (no attachments: the workbooks hold children's data), at most once per
+    period unless ``force``: recorded before and after the SMTP exchange (:func:`send_recorded`)."""
+    from etl_bundle.common.mail import recipients
+    from etl_bundle.common.share import open_share
+
+    to = recipients(STAKEHOLDERS_VARIABLE, DEFAULT_STAKEHOLDERS)
+    with open_share(share_conn_id) as share:
+        folder = share.location(summary["share_folder"])
+    sent = send_recorded(
+        warehouse_conn_id,
+        "stakeholder_mail",
+        summary["period"],
+        run_id,
+        to,
+        STAKEHOLDER_SUBJECT.format(period=summary["period"]),
+        summary_html(summary, folder),
+        force=force,
+    )
+    if sent:
+        log.info("%s: stakeholders told (%d recipients)", summary["period"], len(to))
+    return sent
+
+
+MAIL_LOCK = "dfps_dps_receive: mails"
+
+
+def mail_decision(records: list[tuple], run_id: str, *, force: bool, per_run: bool) -> tuple[bool, str]:
+    """Whether to send now, and why not: ``records`` are the period's ``(run_id, status, recorded_at,
+    sent_at)``. A 'pending' record is a send whose outcome was never recorded (a kill between the
+    SMTP exchange and the commit): maybe sent, so not sent again unless forced. ``per_run``: only
+    this run's records count (the late notice is once per run)."""
+    mine = [r for r in records if r[0] == run_id]
+    if any(status == "sent" for _run, status, _at, _sent in mine):
+        return False, "already sent by this run"
+    if force:
+        return True, "forced"
+    considered = mine if per_run else records
+    for other_run, status, _recorded_at, sent_at in considered:
+        if status == "sent":
+            return False, f"already sent by run {other_run} at {sent_at.isoformat()}; force_notice sends it again"
+    for other_run, _status, recorded_at, _sent in considered:
+        return False, (
+            f"maybe sent: run {other_run} started sending at {recorded_at.isoformat()} and its outcome was never "
+            "recorded (killed between the SMTP exchange and the record?); not sent again, force_notice sends it"
+        )
+    return True, "first send"
+
+
+def send_mail_once(to: list[str], subject: str, html: str) -> None:
+    """One SMTP exchange, no retries inside it: SmtpHook retries ``sendmail`` on any error, so a reply
+    lost after the server took the message would send it twice. The task's retry decides instead."""
+    from airflow.providers.smtp.hooks.smtp import SmtpHook
+
+    from etl_bundle.common.dag_defaults import ALERT_FROM_EMAIL, SMTP_CONN_ID
+
+    class SingleAttemptSmtpHook(SmtpHook):
+        smtp_retry_limit = 0
+
+    with SingleAttemptSmtpHook(smtp_conn_id=SMTP_CONN_ID) as hook:
+        hook.send_email_smtp(to=list(to), subject=subject, html_content=html, from_email=ALERT_FROM_EMAIL)
+
+
+def send_recorded(
+    warehouse_conn_id: str,
+    kind: str,
+    period_label: str,
+    run_id: str,
+    to: list[str],
+    subject: str,
+    html: str,
+    *,
+    force: bool = False,
+    per_run: bool = False,
+) -> bool:
+    """Send a mail at most once (per period, or per run with ``per_run``) unless ``force``.
+
+    ``kind`` names the record (``stakeholder_mail``: ``dfps.dps_stakeholder_mails``, ``late_notice``:
+    ``dfps.dps_late_notices``). The record is committed as 'pending' before the SMTP exchange and
+    marked 'sent' after it; a refused or failed exchange removes it (nothing went out: a retry sends).
+    The decision is taken under an advisory lock per kind and period, so two runs cannot both send.
+    """
     import hashlib
 
     from airflow.providers.postgres.hooks.postgres import PostgresHook
 
-    from etl_bundle.common.mail import recipients, send_mail
-    from etl_bundle.common.share import open_share
+    from etl_bundle.common.db_errors import values_kept_out
     from etl_bundle.common.sql import render_sql
 
-    to = recipients(STAKEHOLDERS_VARIABLE, DEFAULT_STAKEHOLDERS)
     record = {
-        "period": summary["period"],
+        "period": period_label,
         "run_id": run_id,
         "recipients_sha256": hashlib.sha256(",".join(sorted(to)).encode()).hexdigest(),
+        "forced": force,
     }
-    with closing(PostgresHook(postgres_conn_id=warehouse_conn_id).get_conn()) as conn, conn.cursor() as cursor:
-        if cursor.execute(render_sql("dfps/stakeholder_mail.sql", dialect="postgres"), record).fetchone() is None:
+    what = f"the {kind.replace('_', ' ')} of {period_label}"
+    with (
+        values_kept_out(f"recording {what}"),
+        closing(PostgresHook(postgres_conn_id=warehouse_conn_id).get_conn()) as conn,
+        conn.cursor() as cursor,
+    ):
+        cursor.execute(
+            render_sql("dfps/advisory_xact_lock.sql", dialect="postgres"),
+            {"lock_key": lock_key(f"{MAIL_LOCK} {kind} {period_label}")},
+        )
+        records = cursor.execute(render_sql(f"dfps/{kind}_records.sql", dialect="postgres"), record).fetchall()
+        send, why = mail_decision(records, run_id, force=force, per_run=per_run)
+        if not send:
             conn.commit()
-            log.info("%s: the stakeholders were already told by this run", summary["period"])
+            (log.warning if why.startswith("maybe sent") else log.info)("%s not sent: %s", what, why)
             return False
-        with open_share(share_conn_id) as share:
-            folder = share.location(summary["share_folder"])
-        send_mail(to, STAKEHOLDER_SUBJECT.format(period=summary["period"]), summary_html(summary, folder))
+        cursor.execute(render_sql(f"dfps/{kind}_pending.sql", dialect="postgres"), record)
         conn.commit()
-    log.info("%s: stakeholders told (%d recipients)", summary["period"], len(to))
+        if force:
+            log.warning("%s: sent again (force_notice) although it may have been sent before", what)
+        try:
+            send_mail_once(to, subject, html)
+        except Exception:
+            cursor.execute(render_sql(f"dfps/{kind}_not_sent.sql", dialect="postgres"), record)
+            conn.commit()
+            raise
+        cursor.execute(render_sql(f"dfps/{kind}_sent.sql", dialect="postgres"), record)
+        conn.commit()
     return True
 
 

@@ -66,10 +66,17 @@ def load_dps_results(period: str, collected: dict, **context) -> dict:
 
 @task
 def notify_stakeholders(summary: dict, **context) -> bool:
-    """The stakeholders' notice (counts and where the workbooks are, no attachment), once per run."""
+    """The stakeholders' notice (counts and where the workbooks are, no attachment), once per period
+    unless ``force_notice``; a send whose outcome is unknown (a kill mid-send) is not repeated."""
     from etl_bundle.dfps.receive import notify_stakeholders as notify
 
-    return notify(summary, warehouse_conn_id=WAREHOUSE_CONN_ID, share_conn_id=SHARE_CONN_ID, run_id=context["run_id"])
+    return notify(
+        summary,
+        warehouse_conn_id=WAREHOUSE_CONN_ID,
+        share_conn_id=SHARE_CONN_ID,
+        run_id=context["run_id"],
+        force=bool(context["params"]["force_notice"]),
+    )
 
 
 @task
@@ -92,10 +99,24 @@ def answer_params() -> dict[str, Param]:
     return {
         "poke_interval_seconds": Param(600, type="integer", minimum=1),
         "settle_seconds": Param(10, type="number", minimum=0, description="A file must hold still this long"),
+        "min_age_minutes": Param(
+            10, type="number", minimum=0, description="A file is taken only once it was last changed this long ago"
+        ),
+        "counts_tolerance_rows": Param(
+            0,
+            type="integer",
+            minimum=0,
+            description="Keep waiting while the counts file's total and the results' rows differ by more",
+        ),
         "counts_grace_minutes": Param(60, type="number", minimum=0, description="Then go on without counts"),
         "late_after_hours": Param(6, type="number", minimum=0, description="Email once when DPS is this late"),
         "wait_hours": Param(72, type="number", minimum=0, description="Fail when nothing came by then"),
         "archive_retention_days": Param(365, type="integer", minimum=1),
+        "force_notice": Param(
+            False,
+            type="boolean",
+            description="Tell the stakeholders again although the period's notice was sent (or maybe sent)",
+        ),
         "reconcile_from_archive": Param(
             False,
             type="boolean",

@@ -53,6 +53,28 @@ class ParsedResults:
     rejects: list[RejectedRow] = field(default_factory=list)
 
 
+def decode_results(data: bytes, file_name: str) -> str:
+    """The file's text (UTF-8, a BOM allowed); a byte that is not UTF-8 is an error naming the line and
+    the field it is in (from the header), never the bytes around it."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line_start = data.rfind(b"\n", 0, err.start) + 1
+        line = data.count(b"\n", 0, err.start) + 1
+        header = data.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace").rstrip().removesuffix(":").split(":")
+        position = data.count(b":", line_start, err.start)
+        if line == 1:
+            where = "the header"
+        elif position < len(header):
+            where = f"field {RENAMES.get(header[position].strip(), header[position].strip())}"
+        else:
+            where = f"field {position + 1} (beyond the header's {len(header)})"
+        raise ResultsFileError(
+            f"{file_name} line {line}, {where}: byte 0x{data[err.start]:02X} is not UTF-8 "
+            "(was the file written in another encoding?)"
+        ) from None
+
+
 def parse_date(text: str) -> date | None:
     """A DPS date in any of the formats seen; ``None`` for an empty cell; ``ValueError`` otherwise."""
     text = text.strip()
@@ -129,6 +151,23 @@ def parse_counts(text: str) -> dict[str, int]:
     return counts
 
 
+def _totals(counts: dict[str, int]) -> dict[str, int]:
+    return {label: value for label, value in counts.items() if re.search(r"TOTAL|RECORD|ROWS|RESULT", label)}
+
+
+def counts_disagreement(counts_text: str, file_name: str, received: int, tolerance: int) -> str | None:
+    """Why the results file (``received`` data rows) is not yet what the counts file announces, when a
+    total there differs from it by more than ``tolerance`` rows; None when they agree or the counts
+    file has no total to compare (reconcile then warns)."""
+    for label, value in _totals(parse_counts(counts_text)).items():
+        if abs(value - received) > tolerance:
+            return (
+                f"the counts file says {label} = {value} but {file_name} has {received} rows "
+                f"(more than {tolerance} apart: truncated or still coming?)"
+            )
+    return None
+
+
 def counts_warnings(counts_text: str | None, results: ParsedResults) -> list[str]:
     """What the summary email and the log say about the counts file; never an error."""
     if counts_text is None:
@@ -137,7 +176,7 @@ def counts_warnings(counts_text: str | None, results: ParsedResults) -> list[str
     if not counts:
         return ["the counts file could not be read (no 'label: number' line); it is archived as received"]
     received = len(results.rows) + len(results.rejects)
-    totals = {label: value for label, value in counts.items() if re.search(r"TOTAL|RECORD|ROWS|RESULT", label)}
+    totals = _totals(counts)
     if not totals:
         return [f"the counts file has no total to compare (labels: {', '.join(sorted(counts))})"]
     return [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,9 +19,12 @@ class DpsAnswerSensor(BaseSensorOperator):
     still between two listings ``settle_seconds`` apart; the XCom names the files with
     their size and time (no content). ``late_after_hours`` after send delivered the
     period (the audit) one email says DPS is late; ``wait_hours`` after the run started
-    the task fails, naming what never arrived (from the run, not from send, so a backfill
-    long after send still waits). All four are Params. With ``reconcile_from_archive`` it waits
-    for nothing: the run reconciles the answer already archived.
+    the task fails, naming what never arrived or why it was held (from the run, not from send,
+    so a backfill long after send still waits). A file is taken only once ``min_age_minutes``
+    old, and not while the counts file announces more than ``counts_tolerance_rows`` rows other
+    than the results file has. A service's blip during a poke (an SFTP drop, a Postgres
+    restart) is logged and the wait goes on; a permanent error fails the try. All are Params. With
+    ``reconcile_from_archive`` it waits for nothing: the run reconciles the answer already archived.
     """
 
     template_fields = ("period",)
@@ -52,23 +56,37 @@ class DpsAnswerSensor(BaseSensorOperator):
         from airflow.sdk import PokeReturnValue
         from airflow.sdk.exceptions import AirflowFailException
 
+        from etl_bundle.common.db_errors import DatabaseError, describe
         from etl_bundle.common.fiscal import FiscalPeriod
-        from etl_bundle.dfps.audit import already_sent
-        from etl_bundle.dfps.receive import check_answer, notify_late_once
+        from etl_bundle.dfps.receive import answer_records, check_answer, latest_send, notify_late_once
 
         params = context["params"]
         period = FiscalPeriod.parse(self.period)
         # Wall-clock time decides only how long to wait, never what is reconciled.
         now = datetime.now(UTC)
-        found = check_answer(
-            self.sftp_conn_id,
-            self.remote_dir,
-            period,
-            settle_seconds=float(params["settle_seconds"]),
-            counts_grace=timedelta(minutes=float(params["counts_grace_minutes"])),
-            now=now,
-        )
-        if found.ready:
+        started = context["dag_run"].start_date
+        deadline = started + timedelta(hours=float(params["wait_hours"]))
+        try:
+            found = check_answer(
+                self.sftp_conn_id,
+                self.remote_dir,
+                period,
+                warehouse_conn_id=self.warehouse_conn_id,
+                settle_seconds=float(params["settle_seconds"]),
+                counts_grace=timedelta(minutes=float(params["counts_grace_minutes"])),
+                min_age=timedelta(minutes=float(params["min_age_minutes"])),
+                counts_tolerance=int(params["counts_tolerance_rows"]),
+                now=now,
+            )
+        except Exception as err:
+            if not is_transient(err):
+                raise
+            found = None
+            reason = f"the last poke met {describe(err)}"
+            log.warning("%s: %s (transient); the wait goes on until %s", period.label, reason, deadline.isoformat())
+        else:
+            reason = found.reason
+        if found is not None and found.ready:
             log.info("%s: %s", period.label, found.reason)
             return PokeReturnValue(
                 is_done=True,
@@ -78,17 +96,47 @@ class DpsAnswerSensor(BaseSensorOperator):
                     "note": found.reason,
                 },
             )
-        started = context["dag_run"].start_date
-        if now >= started + timedelta(hours=float(params["wait_hours"])):
+        if now >= deadline:
             raise AirflowFailException(
                 f"DPS's answer for {period.label} never arrived in {self.remote_dir} "
-                f"({params['wait_hours']} h since the run started at {started.isoformat()}): {found.reason}"
+                f"({params['wait_hours']} h since the run started at {started.isoformat()}): {reason}"
             )
-        sent = already_sent(self.warehouse_conn_id, period)
-        sent_at = sent["sent_at"] if sent else None
-        if sent_at is None:
-            log.info("%s: %s; dfps_dps_send has not delivered this period yet", period.label, found.reason)
-        elif now >= sent_at + timedelta(hours=float(params["late_after_hours"])):
-            notify_late_once(self.warehouse_conn_id, period, context["run_id"], sent_at, found.reason)
-        log.info("%s: %s; waiting", period.label, found.reason)
+        try:
+            sent_at = latest_send(answer_records(self.warehouse_conn_id)[0], period)
+            if sent_at is None:
+                log.info("%s: %s; dfps_dps_send has not delivered this period yet", period.label, reason)
+            elif now >= sent_at + timedelta(hours=float(params["late_after_hours"])):
+                notify_late_once(self.warehouse_conn_id, period, context["run_id"], sent_at, reason)
+        except Exception as err:
+            # The notice's own record is written through values_kept_out, whose DatabaseError keeps no
+            # SQLSTATE: any database failure there is taken as a blip (the answer's reads above decide).
+            if not (is_transient(err) or isinstance(err, DatabaseError)):
+                raise
+            log.warning("%s: the late notice met %s (transient); tried at the next poke", period.label, describe(err))
+        log.info("%s: %s; waiting", period.label, reason)
         return False
+
+
+_PERMANENT_ERRNOS = {errno.ENOENT, errno.EACCES, errno.EPERM, errno.ENOTDIR}
+
+
+def is_transient(err: BaseException) -> bool:
+    """Whether a poke's error is a blip of a service (the wait goes on) rather than a fault that waiting
+    does not mend (wrong credentials or host key, a missing folder, a refused permission, a bad query)."""
+    import smtplib
+
+    import paramiko
+    import psycopg
+
+    if isinstance(err, paramiko.AuthenticationException | paramiko.BadHostKeyException):
+        return False
+    if isinstance(err, psycopg.OperationalError | psycopg.InterfaceError):
+        state = getattr(getattr(err, "diag", None), "sqlstate", None) or ""
+        return not state.startswith("28") and "authentication failed" not in str(err)
+    if isinstance(err, psycopg.Error):
+        return False  # the statement or the schema is wrong: every poke would fail the same way
+    if isinstance(err, paramiko.SSHException | EOFError | smtplib.SMTPException | TimeoutError | ConnectionError):
+        return True
+    if isinstance(err, OSError):
+        return err.errno not in _PERMANENT_ERRNOS
+    return False
