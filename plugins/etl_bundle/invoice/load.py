@@ -26,7 +26,7 @@ from decimal import Decimal
 from typing import Any
 
 from etl_bundle.common.bulk import copy_rows
-from etl_bundle.common.db_errors import values_kept_out
+from etl_bundle.common.db_errors import DatabaseError, values_kept_out
 from etl_bundle.common.sql import render_sql
 from etl_bundle.invoice.transforms import (
     SOURCES,
@@ -262,11 +262,15 @@ def _load_table(
                     types=source.copy_types,
                     binary=source.binary_copy,
                 )
-    finally:
-        result.rejected = len(rejects)
-        result.rejected_by_field = dict(Counter(reject.field for reject in rejects))
-        with values_kept_out(f"quarantine of raw.{source.name}'s rejected items"):
-            _quarantine(quarantine, rejects, run_id)
+    except BaseException:
+        # The rejects are kept even when the load fails; but if the database is gone (a restart),
+        # their insert fails too, and the load's own error is the one to raise (the retry rescans).
+        try:
+            _record_rejects(result, quarantine, rejects, run_id)
+        except DatabaseError as err:
+            log.warning("%s (the load's own error follows)", err)
+        raise
+    _record_rejects(result, quarantine, rejects, run_id)
     if result.built == 0 and not allow_empty:
         raise AirflowFailException(
             f"{dynamodb_table} gave no row for raw.{source.name} ({result.scanned} items scanned, "
@@ -281,6 +285,13 @@ def _load_table(
                 f"raw.{source.name}: built {result.built} rows but the table holds {result.loaded}"
             )
     return result
+
+
+def _record_rejects(result: TableResult, quarantine, rejects: list[QuarantinedItem], run_id: str | None) -> None:
+    result.rejected = len(rejects)
+    result.rejected_by_field = dict(Counter(reject.field for reject in rejects))
+    with values_kept_out(f"quarantine of raw.{result.table}'s rejected items"):
+        _quarantine(quarantine, rejects, run_id)
 
 
 def _quarantine(quarantine, rejects: list[QuarantinedItem], run_id: str | None) -> None:
