@@ -134,12 +134,14 @@ def load_raw_tables(
     import psycopg
 
     hook = PostgresHook(postgres_conn_id=pg_conn_id)
-    with values_kept_out("load not started, all four raw tables unchanged"):
-        conn = None if dry_run else hook.get_conn()
-        quarantine = None if dry_run else hook.get_conn()
+    conn = quarantine = None
     results: dict[str, dict[str, Any]] = {}
 
     try:
+        if not dry_run:
+            with values_kept_out("load not started, all four raw tables unchanged"):
+                conn = hook.get_conn()
+                quarantine = hook.get_conn()
         if quarantine is not None:
             with values_kept_out("pruning raw.load_rejects"):
                 pruned = _prune_rejects(quarantine, reject_retention_days)
