@@ -235,3 +235,20 @@ def test_migration_0002_removes_retry_copies_and_keeps_both_versions(scratch_war
         ("r1", "DOC-1 (version 2)", "2026-01-01"),
         ("r2", "DOC-1 (version 1)", "2026-01-01"),
     ]
+
+
+def test_the_declared_column_types_are_the_raw_tables_own(hostile_source, warehouse):
+    """The integer ranges follow SourceTable.column_types: those must be what the migrated tables hold."""
+    from etl_bundle.invoice.transforms import SOURCES
+
+    spelled = {"int2": "smallint", "int4": "integer", "int8": "bigint", "bool": "boolean"}
+    for source in SOURCES:
+        actual = dict(
+            warehouse.execute(
+                "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute"
+                " WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+                (f"raw.{source.name}",),
+            ).fetchall()
+        )
+        declared = {c: spelled.get(t, t) for c, t in zip(source.columns, source.column_types, strict=True)}
+        assert declared == {c: actual[c] for c in source.columns}, source.name
