@@ -20,7 +20,8 @@ and `-templates` (paginated scans). `source_env` is the Param on a manual run, e
 `raw.audit` replaced **atomically in one transaction** (DELETE, then COPY streamed
 page by page from the scans; readers see the old rows until commit; any failure
 leaves all four as they were), items that fail validation in `raw.load_rejects`
-(table, key, field, reason, raw item, run id), then, in one transaction and the
+(table, key, field, reason, raw item, run id, first seen; once per run and key, kept
+`invoice_reject_retention_days` days, default 90), then, in one transaction and the
 original's order, `REFRESH MATERIALIZED VIEW CONCURRENTLY` of `curated.demands_archived`,
 `curated.demands_uploaded`, `curated.verifyplus` (when Verify+'s `raw.verifyplus` is
 there) and `analytics.demands_summary` (months in the `invoice_summary_timezone`
@@ -79,7 +80,7 @@ with DAG(
     def load_raw_tables(**context) -> dict:
         from airflow.sdk import Variable
 
-        from etl_bundle.invoice.load import load_raw_tables
+        from etl_bundle.invoice.load import load_raw_tables, reject_retention_days
         from etl_bundle.invoice.transforms import resolve_source_env
 
         params = context["params"]
@@ -94,6 +95,7 @@ with DAG(
             dry_run=params["dry_run"],
             max_bad_rows=params["max_bad_rows"],
             allow_empty=params["allow_empty"],
+            reject_retention_days=reject_retention_days(Variable.get("invoice_reject_retention_days", default=None)),
         )
 
     @task(outlets=VIEW_ASSETS)

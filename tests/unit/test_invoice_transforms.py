@@ -246,3 +246,141 @@ def test_template_exclusions_are_counted_per_reason_with_a_total():
     }
     with pytest.raises(ValueError, match="unknown"):
         t.template_exclusions([("something_else", 1)])
+
+
+# ---------------------------------------------------------------- hostile values (issue 15)
+
+
+def _binary():
+    from boto3.dynamodb.types import Binary
+
+    return Binary(b"\x00\xffPDF")
+
+
+def _nested(depth: int):
+    value: object = "leaf"
+    for _ in range(depth):
+        value = {"x": value}
+    return value
+
+
+TEMPLATE = {"templateId": "T", "templateName": "N", "version": Decimal(1)}
+METADATA = {"documentId": "D", "documentType": "Demand"}
+AUDIT = {"auditRecordId": "A", "documentId": "D"}
+
+# (table, item, field, words of the reason): what boto3 hands over from moto or DynamoDB, and
+# what Postgres would refuse (failing the whole load) or silently wrap.
+HOSTILE = {
+    "int4 overflow": ("cases", case_item("plain", version=Decimal(3_000_000_000)), "version", "out of range for int4"),
+    "int4 underflow": ("templates", {**TEMPLATE, "version": Decimal(-(2**31) - 1)}, "version", "out of range"),
+    "int8 overflow": ("metadata", {**METADATA, "createdTs": Decimal("1E+20")}, "demandUploadedTimeStamp", "int8"),
+    "int8 in a JSON history": (
+        "metadata",
+        {**METADATA, "documentStatusHistory": '[{"documentStatus": "DocumentReceived", "timestamp": 1e30}]'},
+        "receiptAckTimeStamp",
+        "out of range for int8",
+    ),
+    "string set": ("cases", case_item("plain", customerId={"a", "b"}), "customerId", "a set"),
+    "number set as a map": ("cases", case_item("plain", claimInfo={Decimal(1)}), "claimInfo", "a set"),
+    "binary set in a template config": (
+        "templates",
+        {**TEMPLATE, "defaultDemandConfig": {"files": {b"a", b"b"}}},
+        "defaultDemandConfig.files",
+        "a set",
+    ),
+    "binary text": ("audit", {**AUDIT, "actionType": _binary()}, "actionType", "binary"),
+    "binary version": ("cases", case_item("plain", version=_binary()), "version", "binary"),
+    "binary in a template config": (
+        "templates",
+        {**TEMPLATE, "defaultDemandConfig": {"logo": _binary()}},
+        "defaultDemandConfig.logo",
+        "binary",
+    ),
+    "NaN in a JSON attribute": (
+        "templates",
+        {**TEMPLATE, "defaultDemandConfig": '{"rate": NaN}'},
+        "defaultDemandConfig",
+        "NaN",
+    ),
+    "Infinity in a JSON history": (
+        "metadata",
+        {**METADATA, "documentStatusHistory": '[{"documentStatus": "DocumentArchived", "timestamp": Infinity}]'},
+        "documentStatusHistory",
+        "Infinity",
+    ),
+    "NUL in text": ("cases", case_item("plain", customerId="CUST\x001"), "customerId", "NUL"),
+    "NUL in a nested name": (
+        "cases",
+        case_item("plain", claimInfo={"claimant": {"firstName": "Chris\x00", "lastName": "X"}}),
+        "claimInfo.claimant.firstName",
+        "NUL",
+    ),
+    "NUL in a template config": (
+        "templates",
+        {**TEMPLATE, "defaultDemandConfig": {"note": "a\x00b"}},
+        "defaultDemandConfig.note",
+        "NUL",
+    ),
+    "unpaired surrogate from a JSON string": (
+        "audit",
+        {**AUDIT, "payload": '{"archiveReason": "\\ud800"}'},
+        "payload.archiveReason",
+        "surrogate",
+    ),
+    "nested deeper than DynamoDB allows (JSON string)": (
+        "cases",
+        case_item("plain", claimInfo="[" * 5000 + "]" * 5000),
+        "claimInfo",
+        "nested deeper",
+    ),
+    "nested deeper than DynamoDB allows (map)": (
+        "templates",
+        {**TEMPLATE, "defaultDemandConfig": _nested(40)},
+        "defaultDemandConfig",
+        "nested deeper",
+    ),
+    "malformed typed number": ("cases", case_item("plain", claimInfo='{"N": "twelve"}'), "claimInfo", "malformed"),
+}
+
+
+@pytest.mark.parametrize("case", HOSTILE)
+def test_hostile_values_are_rejected_naming_the_field(case):
+    table, item, field, reason = HOSTILE[case]
+    with pytest.raises(t.RejectedItemError) as raised:
+        t.SOURCES_BY_NAME[table].row(item)
+    assert raised.value.field == field
+    assert reason in raised.value.reason
+
+
+def test_integer_ranges_follow_the_column_types_and_keep_the_edges():
+    assert t.SOURCES_BY_NAME["cases"].row(case_item("plain", version=Decimal(2**31 - 1)))[2] == 2**31 - 1
+    edge = t.SOURCES_BY_NAME["metadata"].row({**METADATA, "createdTs": Decimal(-(2**63))})
+    assert edge[6] == -(2**63)
+    assert t.check_integer_ranges((2**15,), ("n",), ("int4",)) == (2**15,)
+    with pytest.raises(t.RejectedItemError, match=r"int2 \(-32768\.\.32767\)"):
+        t.check_integer_ranges((2**15,), ("n",), ("int2",))
+    # every integer column is checked: none is declared without its type
+    for source in t.SOURCES:
+        assert len(source.column_types) == len(source.columns), source.name
+
+
+def test_nesting_at_dynamodb_limit_is_kept():
+    row = t.SOURCES_BY_NAME["templates"].row({**TEMPLATE, "defaultDemandConfig": _nested(t.MAX_NESTING)})
+    assert row[3].count("{") == t.MAX_NESTING
+
+
+def test_item_keys_name_the_whole_dynamodb_key_printably():
+    cases, audit = t.SOURCES_BY_NAME["cases"], t.SOURCES_BY_NAME["audit"]
+    assert t.item_key({"documentId": "DOC-1", "version": Decimal(2)}, cases) == "DOC-1 (version 2)"
+    assert t.item_key({"auditRecordId": "A\x00B"}, audit) == "A\\x00B"
+    assert t.item_key({"auditRecordId": _binary()}, audit) == "0x00ff504446"
+    assert t.item_key({"documentId": None}, cases) == "? (version ?)"
+
+
+def test_a_hostile_raw_item_is_storable_as_jsonb():
+    from etl_bundle.invoice.load import _raw_json
+
+    raw = json.loads(
+        _raw_json({"a": {"x", "y"}, "b": _binary(), "c": "N\x00L", "d": Decimal("1.50"), "e": "\ud800", "k\x00": 1})
+    )
+    assert raw == {"a": ["x", "y"], "b": {"base64": "AP9QREY="}, "c": "N\\x00L", "d": 1.5, "e": "\\ud800", "k\\x00": 1}

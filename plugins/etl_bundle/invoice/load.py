@@ -5,17 +5,28 @@ One Postgres transaction replaces all four raw tables: each table is cleared
 its DynamoDB scan streams, page by page, through the builders. Any failure (a
 scan error, too many bad items, an empty source, a count mismatch, a constraint)
 rolls back all four. Rejected items go to raw.load_rejects on a second
-connection, committed on their own, so the quarantine survives a failed load.
+connection, committed on their own, so the quarantine survives a failed load;
+once per (run, table, key), so a retry of the run adds none, each keeping the
+time its item was first quarantined. Quarantine rows hold the raw item (personal
+data): those older than the retention are deleted at the start of each load.
+A database error is raised and logged as etl_bundle.common.db_errors describes
+it, without the row values psycopg's message carries.
 """
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import json
 import logging
-from dataclasses import asdict, dataclass
+import math
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from etl_bundle.common.bulk import copy_rows
+from etl_bundle.common.db_errors import DatabaseError, values_kept_out
 from etl_bundle.common.sql import render_sql
 from etl_bundle.invoice.transforms import (
     SOURCES,
@@ -24,10 +35,16 @@ from etl_bundle.invoice.transforms import (
     checked_timezone,
     item_key,
     json_text,
+    storable_text,
     template_exclusions,
 )
 
 log = logging.getLogger(__name__)
+
+# How long quarantine rows (each holding a raw item, personal data) are kept; the
+# invoice_reject_retention_days Variable says otherwise.
+DEFAULT_REJECT_RETENTION_DAYS = 90
+MAX_RAW_REPR = 100_000  # of an item too deeply nested to store as JSON
 
 
 @dataclass
@@ -38,6 +55,7 @@ class TableResult:
     built: int = 0
     rejected: int = 0
     loaded: int | None = None
+    rejected_by_field: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -49,11 +67,44 @@ class QuarantinedItem:
     item: dict[str, Any]
 
 
+def _storable(value: Any) -> Any:
+    """The raw item as JSONB can hold it: sets as sorted lists, binary as base64, NaN as text,
+    NUL bytes and unpaired surrogates as escapes (jsonb refuses them)."""
+    if isinstance(value, dict):
+        return {storable_text(str(k)): _storable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_storable(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted((_storable(v) for v in value), key=repr)
+    if isinstance(value, (bytes, bytearray)) or type(value).__name__ == "Binary":
+        return {"base64": base64.b64encode(bytes(getattr(value, "value", value))).decode("ascii")}
+    if isinstance(value, Decimal) and not value.is_finite():
+        return str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, str):
+        return storable_text(value)
+    return value
+
+
 def _raw_json(item: dict[str, Any]) -> str:
     try:
-        return json_text(item)
-    except (TypeError, ValueError):
-        return json.dumps(item, default=str)
+        return json_text(_storable(item))
+    except RecursionError:  # nested beyond Python's stack: the reason says so; keep what can be kept
+        return json.dumps({"unreadable": storable_text(repr(item)[:MAX_RAW_REPR])})
+
+
+def reject_retention_days(variable: str | None) -> int:
+    """The quarantine's retention from the invoice_reject_retention_days Variable (whole days, at least 1)."""
+    if variable in (None, ""):
+        return DEFAULT_REJECT_RETENTION_DAYS
+    try:
+        days = int(variable)
+    except ValueError:
+        days = 0
+    if days < 1:
+        raise ValueError(f"invoice_reject_retention_days {variable!r}: expected a whole number of days, at least 1")
+    return days
 
 
 def load_raw_tables(
@@ -67,6 +118,7 @@ def load_raw_tables(
     dry_run: bool,
     max_bad_rows: int,
     allow_empty: bool,
+    reject_retention_days: int = DEFAULT_REJECT_RETENTION_DAYS,
     sources: tuple[SourceTable, ...] = SOURCES,
 ) -> dict[str, dict[str, Any]]:
     from airflow.providers.amazon.aws.hooks.dynamodb import DynamoDBHook
@@ -79,14 +131,22 @@ def load_raw_tables(
     def client_factory():
         return client
 
+    import psycopg
+
     hook = PostgresHook(postgres_conn_id=pg_conn_id)
-    conn = None if dry_run else hook.get_conn()
-    quarantine = None if dry_run else hook.get_conn()
+    conn = quarantine = None
     results: dict[str, dict[str, Any]] = {}
-    from airflow.sdk.exceptions import AirflowFailException
-    from psycopg import errors
 
     try:
+        if not dry_run:
+            with values_kept_out("load not started, all four raw tables unchanged"):
+                conn = hook.get_conn()
+                quarantine = hook.get_conn()
+        if quarantine is not None:
+            with values_kept_out("pruning raw.load_rejects"):
+                pruned = _prune_rejects(quarantine, reject_retention_days)
+            log.info("raw.load_rejects: %d rows older than %d days deleted", pruned, reject_retention_days)
+            results["load_rejects"] = {"retention_days": reject_retention_days, "pruned": pruned}
         for source in sources:
             result = _load_table(
                 source,
@@ -111,26 +171,33 @@ def load_raw_tables(
             )
             results[source.name] = asdict(result)
         if conn is not None:
-            conn.commit()
+            with values_kept_out("commit failed, all four raw tables unchanged"):
+                conn.commit()
         else:
             from airflow.sdk.exceptions import AirflowSkipException
 
             # Skipped, not succeeded: no Asset event for a run that wrote nothing.
             counts = "; ".join(f"raw.{t}: built {r['built']}, rejected {r['rejected']}" for t, r in results.items())
             raise AirflowSkipException(f"dry run, nothing written ({counts})")
-    except (errors.IntegrityError, errors.DataError) as err:
-        # The data breaks a rule of the target: a retry would break it again.
-        conn.rollback()
-        raise AirflowFailException(f"load rolled back, all four raw tables unchanged: {err}") from err
     except BaseException:
         if conn is not None:
-            conn.rollback()
+            # A connection the server cut (a restart) cannot roll back, and needs not: nothing was committed.
+            with contextlib.suppress(psycopg.Error):
+                conn.rollback()
         raise
     finally:
         for connection in (conn, quarantine):
             if connection is not None:
                 connection.close()
     return results
+
+
+def _prune_rejects(quarantine, retention_days: int) -> int:
+    with quarantine.cursor() as cur:
+        cur.execute(render_sql("invoice/prune_rejects.sql", dialect="postgres"), {"days": retention_days})
+        pruned = cur.rowcount
+    quarantine.commit()
+    return pruned
 
 
 def _load_table(
@@ -167,7 +234,7 @@ def _load_table(
             for item in page:
                 result.scanned += 1
                 try:
-                    row = source.build(item)
+                    row = source.row(item)
                 except RejectedItemError as err:
                     rejects.append(QuarantinedItem(source.name, item_key(item, source), err.field, err.reason, item))
                     if len(rejects) > max_bad_rows:
@@ -187,31 +254,46 @@ def _load_table(
             for _ in built_rows():
                 pass
         else:
-            cursor.execute(render_sql("invoice/clear_table.sql", dialect="postgres", table=source.name))
-            copy_rows(
-                cursor,
-                ("raw", source.name),
-                source.columns,
-                built_rows(),
-                types=source.copy_types,
-                binary=source.copy_types is not None,
-            )
-    finally:
-        result.rejected = len(rejects)
-        _quarantine(quarantine, rejects, run_id)
+            with values_kept_out(f"load of raw.{source.name} rolled back, all four raw tables unchanged"):
+                cursor.execute(render_sql("invoice/clear_table.sql", dialect="postgres", table=source.name))
+                copy_rows(
+                    cursor,
+                    ("raw", source.name),
+                    source.columns,
+                    built_rows(),
+                    types=source.copy_types,
+                    binary=source.binary_copy,
+                )
+    except BaseException:
+        # The rejects are kept even when the load fails; but if the database is gone (a restart),
+        # their insert fails too, and the load's own error is the one to raise (the retry rescans).
+        try:
+            _record_rejects(result, quarantine, rejects, run_id)
+        except DatabaseError as err:
+            log.warning("%s (the load's own error follows)", err)
+        raise
+    _record_rejects(result, quarantine, rejects, run_id)
     if result.built == 0 and not allow_empty:
         raise AirflowFailException(
             f"{dynamodb_table} gave no row for raw.{source.name} ({result.scanned} items scanned, "
             f"{result.rejected} rejected): refusing to empty the table; set the allow_empty Param to do so"
         )
     if cursor is not None:
-        cursor.execute(render_sql("invoice/count_table.sql", dialect="postgres", table=source.name))
-        result.loaded = cursor.fetchone()[0]
+        with values_kept_out(f"count of raw.{source.name}"):
+            cursor.execute(render_sql("invoice/count_table.sql", dialect="postgres", table=source.name))
+            result.loaded = cursor.fetchone()[0]
         if result.loaded != result.built:
             raise AirflowFailException(
                 f"raw.{source.name}: built {result.built} rows but the table holds {result.loaded}"
             )
     return result
+
+
+def _record_rejects(result: TableResult, quarantine, rejects: list[QuarantinedItem], run_id: str | None) -> None:
+    result.rejected = len(rejects)
+    result.rejected_by_field = dict(Counter(reject.field for reject in rejects))
+    with values_kept_out(f"quarantine of raw.{result.table}'s rejected items"):
+        _quarantine(quarantine, rejects, run_id)
 
 
 def _quarantine(quarantine, rejects: list[QuarantinedItem], run_id: str | None) -> None:
@@ -220,6 +302,7 @@ def _quarantine(quarantine, rejects: list[QuarantinedItem], run_id: str | None) 
     if quarantine is None or not rejects:
         return
     with quarantine.cursor() as cur:
+        # Once per (run, table, key): a retry of the run finds its rows there and adds none.
         cur.executemany(
             render_sql("invoice/insert_reject.sql", dialect="postgres"),
             [
@@ -227,8 +310,8 @@ def _quarantine(quarantine, rejects: list[QuarantinedItem], run_id: str | None) 
                     "run_id": run_id,
                     "table_name": reject.table,
                     "item_key": reject.key,
-                    "field": reject.field,
-                    "reason": reject.reason,
+                    "field": storable_text(reject.field),
+                    "reason": storable_text(reject.reason),
                     "raw_item": _raw_json(reject.item),
                 }
                 for reject in rejects
@@ -251,7 +334,10 @@ def refresh_views(pg_conn_id: str, *, summary_timezone: str) -> dict[str, Any]:
 
     summary_timezone = checked_timezone(summary_timezone)
     counts: dict[str, int] = {}
-    with PostgresHook(postgres_conn_id=pg_conn_id).get_conn() as conn:
+    with (
+        values_kept_out("refresh of the views rolled back, all unchanged"),
+        PostgresHook(postgres_conn_id=pg_conn_id).get_conn() as conn,
+    ):
         # Read by analytics.demands_summary's month (see migration 0001); local to this transaction.
         conn.execute(render_sql("invoice/set_summary_timezone.sql", dialect="postgres"), {"timezone": summary_timezone})
 

@@ -2,7 +2,11 @@
 
 Pure functions, no Airflow. Nested values may arrive as plain maps, JSON strings
 or DynamoDB-typed values ({"S": ..}, {"N": ..}, {"M": ..}, {"L": ..}); numbers are
-Decimals and stay exact. A bad item raises RejectedItemError naming the field.
+Decimals and stay exact. A bad item raises RejectedItemError naming the field:
+besides missing and mistyped values, what Postgres would refuse or silently
+wrap (NUL bytes, unpaired surrogates, NaN/Infinity, integers beyond the
+column's type, sets and binary values boto3 hands over, nesting deeper than
+DynamoDB's own limit) is rejected here, so one bad item never fails the load.
 """
 
 from __future__ import annotations
@@ -15,6 +19,10 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 MAX_TEXT_LENGTH = 10_000  # an attribute longer than this is quarantined, not loaded
+# DynamoDB's own limit for nested attributes; a JSON string attribute is held to it too.
+MAX_NESTING = 32
+# Bits of the integer column types the load writes; the ranges follow from them.
+INTEGER_BITS = {"int2": 16, "int4": 32, "int8": 64}
 
 CASE_COLUMNS = (
     "documentId",
@@ -88,14 +96,59 @@ def unwrap(value: Any) -> Any:
     return value
 
 
+def _kind(value: Any) -> str:
+    """A value's type as a reader of the item would name it."""
+    if isinstance(value, (set, frozenset)):
+        return "a set (DynamoDB SS/NS/BS)"
+    if isinstance(value, (bytes, bytearray)) or type(value).__name__ == "Binary":
+        return "binary (DynamoDB B)"
+    return type(value).__name__
+
+
+def _depth(value: Any) -> int:
+    """How deeply maps and lists nest in ``value`` (iterative: a hostile value cannot exhaust the stack)."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        current, depth = stack.pop()
+        if isinstance(current, dict):
+            children = current.values()
+        elif isinstance(current, (list, tuple)):
+            children = current
+        else:
+            continue
+        deepest = max(deepest, depth + 1)
+        if deepest > MAX_NESTING:
+            break
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _unwrapped(value: Any, field: str) -> Any:
+    """:func:`unwrap`, with a malformed DynamoDB-typed value (``{"N": "x"}``, ``{"M": 5}``) rejected."""
+    if _depth(value) > MAX_NESTING:
+        raise RejectedItemError(field, f"nested deeper than {MAX_NESTING} levels")
+    try:
+        return unwrap(value)
+    except (InvalidOperation, AttributeError, TypeError, ValueError):
+        raise RejectedItemError(field, "malformed DynamoDB-typed value") from None
+
+
 def _decoded(value: Any, field: str) -> Any:
     """A JSON string decoded (numbers as Decimal), then any DynamoDB typing removed."""
     if isinstance(value, str):
         try:
-            value = json.loads(value, parse_float=Decimal)
-        except ValueError as err:
+            value = json.loads(value, parse_float=Decimal, parse_constant=_refuse_constant)
+        except json.JSONDecodeError as err:
             raise RejectedItemError(field, f"malformed JSON string ({err.msg} at char {err.pos})") from None
-    return unwrap(value)
+        except ValueError as err:  # NaN, Infinity: Python's json reads them, JSON and jsonb do not
+            raise RejectedItemError(field, f"malformed JSON string ({err})") from None
+        except RecursionError:
+            raise RejectedItemError(field, f"nested deeper than {MAX_NESTING} levels") from None
+    return _unwrapped(value, field)
 
 
 def as_map(value: Any, field: str) -> dict[str, Any] | None:
@@ -104,7 +157,7 @@ def as_map(value: Any, field: str) -> dict[str, Any] | None:
         return None
     value = _decoded(value, field)
     if not isinstance(value, dict):
-        raise RejectedItemError(field, f"expected a map, got {type(value).__name__}")
+        raise RejectedItemError(field, f"expected a map, got {_kind(value)}")
     return value
 
 
@@ -114,57 +167,74 @@ def as_list(value: Any, field: str) -> list[Any] | None:
         return None
     value = _decoded(value, field)
     if not isinstance(value, list):
-        raise RejectedItemError(field, f"expected a list, got {type(value).__name__}")
+        raise RejectedItemError(field, f"expected a list, got {_kind(value)}")
     return value
 
 
+def checked_text(text: str, field: str) -> str:
+    """``text`` if Postgres can store it: no NUL byte (text refuses \\x00), no unpaired surrogate (not UTF-8)."""
+    if "\x00" in text:
+        raise RejectedItemError(field, "contains a NUL byte (\\x00), which Postgres text cannot hold")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise RejectedItemError(field, f"not valid Unicode (unpaired surrogate at char {err.start})") from None
+    return text
+
+
 def as_text(value: Any, field: str, *, required: bool = False) -> str | None:
-    value = unwrap(value)
+    value = _unwrapped(value, field)
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
             raise RejectedItemError(field, "required, missing")
         return None
     if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise RejectedItemError(field, f"expected text, got the number {value}")
         value = format(value, "f")
     elif isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise RejectedItemError(field, f"expected text, got {type(value).__name__}")
+        raise RejectedItemError(field, f"expected text, got {_kind(value)}")
     text = str(value)
     if len(text) > MAX_TEXT_LENGTH:
         raise RejectedItemError(field, f"oversized: {len(text)} characters (limit {MAX_TEXT_LENGTH})")
-    return text
+    return checked_text(text, field)
 
 
 def as_int(value: Any, field: str, *, required: bool = False) -> int | None:
     """An exact integer; a fractional or non-numeric value is rejected, not rounded."""
-    value = unwrap(value)
+    value = _unwrapped(value, field)
     if value is None or value == "":
         if required:
             raise RejectedItemError(field, "required, missing")
         return None
     if isinstance(value, bool):
         raise RejectedItemError(field, "expected an integer, got a boolean")
+    if not isinstance(value, (str, int, Decimal)):
+        raise RejectedItemError(field, f"expected an integer, got {_kind(value)}")
     try:
         number = Decimal(str(value).strip())
     except InvalidOperation:
-        raise RejectedItemError(field, f"expected an integer, got {value!r}") from None
+        raise RejectedItemError(field, "expected an integer, got text that is not a number") from None
     if not number.is_finite() or number != number.to_integral_value():
-        raise RejectedItemError(field, f"expected an integer, got {value!r}")
+        raise RejectedItemError(field, f"expected an integer, got {number}")
     return int(number)
 
 
 def as_epoch_seconds(value: Any, field: str) -> int | None:
     """Unix seconds from a number or numeric string (fractions truncated, as the original's int(float()))."""
-    value = unwrap(value)
+    value = _unwrapped(value, field)
     if value is None or value == "":
         return None
+    if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
+        raise RejectedItemError(field, f"expected epoch seconds, got {_kind(value)}")
     try:
         return int(Decimal(str(value).strip()))
-    except (InvalidOperation, ValueError):
-        raise RejectedItemError(field, f"expected epoch seconds, got {value!r}") from None
+    except (InvalidOperation, ValueError, OverflowError):  # not a number, NaN, Infinity
+        raise RejectedItemError(field, "expected epoch seconds, got something that is not a finite number") from None
 
 
 def as_bool(value: Any, field: str) -> bool | None:
-    value = unwrap(value)
+    value = _unwrapped(value, field)
     if value is None:
         return None
     if isinstance(value, bool):
@@ -173,7 +243,7 @@ def as_bool(value: Any, field: str) -> bool | None:
         return value.strip().lower() == "true"
     if isinstance(value, Decimal) and value in (0, 1):
         return bool(value)
-    raise RejectedItemError(field, f"expected a boolean, got {value!r}")
+    raise RejectedItemError(field, f"expected a boolean, got {_kind(value)}")
 
 
 def person_name(person: Any, field: str) -> str | None:
@@ -199,6 +269,42 @@ def json_text(value: Any) -> str:
             raise ValueError(f"{value} has no JSON form")
         return format(value.normalize(), "f") if value == value.to_integral_value() else format(value, "f")
     return json.dumps(value)
+
+
+def json_document(value: Any, field: str) -> str:
+    """:func:`json_text` of a value bound for a JSONB column, or RejectedItemError naming the element
+    jsonb would refuse (sets, binary, NaN/Infinity, NUL bytes, unpaired surrogates)."""
+    stack = [(value, field)]
+    while stack:
+        current, path = stack.pop()
+        if isinstance(current, dict):
+            for key, child in current.items():
+                checked_text(str(key), f"{path}.{key}")
+                stack.append((child, f"{path}.{key}"))
+        elif isinstance(current, (list, tuple)):
+            stack.extend((child, f"{path}[{i}]") for i, child in enumerate(current))
+        elif isinstance(current, str):
+            checked_text(current, path)
+        elif isinstance(current, Decimal):
+            if not current.is_finite():
+                raise RejectedItemError(path, f"{current} has no JSON form")
+        elif current is not None and not isinstance(current, (bool, int)):
+            raise RejectedItemError(path, f"{_kind(current)} has no JSON form")
+    return json_text(value)
+
+
+def check_integer_ranges(row: tuple, columns: tuple[str, ...], types: tuple[str, ...]) -> tuple:
+    """``row`` unchanged, or RejectedItemError naming the first integer beyond its column's type.
+
+    A binary COPY would wrap it silently (3,000,000,000 into int4 is -1,294,967,296).
+    """
+    for value, column, type_name in zip(row, columns, types, strict=True):
+        bits = INTEGER_BITS.get(type_name)
+        if bits and value is not None:
+            low, high = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+            if not low <= value <= high:
+                raise RejectedItemError(column, f"out of range for {type_name} ({low}..{high})")
+    return row
 
 
 # ---------------------------------------------------------------- builders
@@ -265,7 +371,7 @@ def build_template(item: dict[str, Any]) -> tuple:
         as_text(item.get("templateId"), "templateId", required=True),
         as_text(item.get("templateName"), "templateName", required=True),
         as_int(item.get("version"), "version", required=True),
-        json_text(config_map) if config_map is not None else None,
+        json_document(config_map, "defaultDemandConfig") if config_map is not None else None,
     )
 
 
@@ -289,14 +395,23 @@ class SourceTable:
     dynamodb_suffix: str  # exchange-{env}<suffix>
     columns: tuple[str, ...]
     build: Callable[[dict[str, Any]], tuple]
-    key_attribute: str
+    key_attributes: tuple[str, ...]  # the DynamoDB table's key: hash, then range if any
     parallel: bool
+    column_types: tuple[str, ...]  # the raw table's Postgres types, one per column
     filter_action: str | None = None
     projection: tuple[str, ...] | None = None
-    copy_types: tuple[str, ...] | None = None  # binary COPY when set (not for JSONB given as text)
+    binary_copy: bool = True  # not for JSONB given as text
 
     def dynamodb_table(self, source_env: str) -> str:
         return f"exchange-{source_env}{self.dynamodb_suffix}"
+
+    @property
+    def copy_types(self) -> tuple[str, ...] | None:
+        return self.column_types if self.binary_copy else None
+
+    def row(self, item: dict[str, Any]) -> tuple:
+        """The item's row, every integer checked against its column's type."""
+        return check_integer_ranges(self.build(item), self.columns, self.column_types)
 
 
 SOURCES = (
@@ -305,41 +420,67 @@ SOURCES = (
         "-documents",
         CASE_COLUMNS,
         build_case,
-        "documentId",
+        ("documentId", "version"),
         parallel=True,
-        copy_types=("text", "text", "int4", *["text"] * 8, "text[]", *["text"] * 5),
+        column_types=("text", "text", "int4", *["text"] * 8, "text[]", *["text"] * 5),
     ),
     SourceTable(
         "metadata",
         "-documents-metadata",
         METADATA_COLUMNS,
         build_metadata,
-        "documentId",
+        ("documentId",),
         parallel=False,
-        copy_types=("text", "text", "int8", "bool", "text", "text", "int8", "int8"),
+        column_types=("text", "text", "int8", "bool", "text", "text", "int8", "int8"),
     ),
-    SourceTable("templates", "-templates", TEMPLATE_COLUMNS, build_template, "templateId", parallel=False),
+    SourceTable(
+        "templates",
+        "-templates",
+        TEMPLATE_COLUMNS,
+        build_template,
+        ("templateId", "version"),
+        parallel=False,
+        column_types=("text", "text", "int4", "jsonb"),
+        binary_copy=False,
+    ),
     SourceTable(
         "audit",
         "-documents-audit",
         AUDIT_COLUMNS,
         build_audit,
-        "auditRecordId",
+        ("auditRecordId",),
         parallel=True,
         filter_action="DemandArchived",
         # The original's projection left out payload, so archive reason and comment were always NULL.
         projection=("auditRecordId", "createdTs", "documentId", "actionType", "payload"),
-        copy_types=("text", "int8", "text", "text", "text", "text"),
+        column_types=("text", "int8", "text", "text", "text", "text"),
     ),
 )
 SOURCES_BY_NAME = {source.name: source for source in SOURCES}
 
 
-def item_key(item: dict[str, Any], source: SourceTable) -> str:
-    try:
-        return as_text(item.get(source.key_attribute), source.key_attribute) or "?"
-    except RejectedItemError:
+def storable_text(text: str) -> str:
+    """``text`` with what Postgres text refuses (NUL, unpaired surrogates) written as escapes."""
+    return text.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _key_text(value: Any) -> str:
+    if value is None:
         return "?"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, (bytes, bytearray)) or type(value).__name__ == "Binary":
+        return "0x" + bytes(getattr(value, "value", value)).hex()
+    return storable_text(str(value))
+
+
+def item_key(item: dict[str, Any], source: SourceTable) -> str:
+    """The item's DynamoDB key as text, e.g. ``DOC-1 (version 2)``: what a quarantine row is unique by per run."""
+    hash_key, *range_key = source.key_attributes
+    text = _key_text(item.get(hash_key))
+    for attribute in range_key:
+        text += f" ({attribute} {_key_text(item.get(attribute))})"
+    return text
 
 
 # ---------------------------------------------------------------- run settings
