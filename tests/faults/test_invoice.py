@@ -32,13 +32,6 @@ KILL_AFTER_ROWS = 1_000
 BIG_RUN = {"source_env": BIG_ENV, "scan_segments": 4, "page_size": 500}
 
 
-@pytest.fixture
-def db(devstack_state):
-    """This test's own warehouse connection: a Postgres restart cuts the session's ``warehouse``."""
-    with connect_warehouse() as conn:
-        yield conn
-
-
 def connect_warehouse():
     import psycopg
 
@@ -47,21 +40,6 @@ def connect_warehouse():
 
     url = server_url(stack.load_state()["services"]["postgres"], DATABASES["warehouse"])
     return psycopg.connect(url, autocommit=True)
-
-
-def forget_cut_connections() -> None:
-    """After a Postgres restart: drop this process's metadata-DB sessions and pooled connections,
-    which the restart cut (else the next ``dag.test()`` here fails on one). A candidate for conftest."""
-    import contextlib
-
-    from airflow import settings
-
-    if settings.Session is not None:
-        with contextlib.suppress(Exception):  # its connection is a cut one: closing it can only fail
-            settings.Session.remove()
-        settings.Session.registry.clear()
-    if settings.engine is not None:
-        settings.engine.dispose()
 
 
 def checksums(warehouse) -> dict[str, tuple[int, str]]:
@@ -118,8 +96,7 @@ def dags_test_ok(conf: dict) -> None:
     assert process.wait(timeout=900) == 0, f"rerun failed; log: {process.log_path}"
 
 
-def test_sigkill_mid_copy_leaves_the_old_state_and_the_rerun_lands_the_new(faults, sources, bundle_dags, db):
-    warehouse = db
+def test_sigkill_mid_copy_leaves_the_old_state_and_the_rerun_lands_the_new(faults, sources, bundle_dags, warehouse):
     before = old_state(bundle_dags, warehouse)
     with faults.inject(f"invoice: SIGKILL after {KILL_AFTER_ROWS} rows of raw.metadata's COPY"):
         process = airflow_dags_test(DAG_ID, BIG_RUN)
@@ -138,8 +115,7 @@ def test_sigkill_mid_copy_leaves_the_old_state_and_the_rerun_lands_the_new(fault
         assert checksums(warehouse) == after
 
 
-def test_postgres_restart_mid_load_rolls_back_and_the_rerun_completes(faults, sources, bundle_dags, db):
-    warehouse = db
+def test_postgres_restart_mid_load_rolls_back_and_the_rerun_completes(faults, sources, bundle_dags, warehouse):
     before = old_state(bundle_dags, warehouse)
     with faults.inject("invoice: Postgres restarted during raw.metadata's COPY"):
         process = airflow_dags_test(DAG_ID, BIG_RUN)
@@ -149,7 +125,6 @@ def test_postgres_restart_mid_load_rolls_back_and_the_rerun_completes(faults, so
             assert time.monotonic() < deadline, f"no COPY into raw.metadata; log: {process.log_path}"
             time.sleep(0.05)
         restart_postgres()
-        forget_cut_connections()
         # The task fails on its cut connection, to be retried after its delay (5 min): stop it there.
         deadline = time.monotonic() + 300
         while "new_state=up_for_retry" not in process.log_path.read_text(errors="replace"):
@@ -206,8 +181,9 @@ def test_throttled_scans_are_retried_and_the_load_lands_complete(
 
 
 @pytest.mark.quick
-def test_hostile_items_each_become_a_quarantine_row_naming_table_key_and_field(faults, devstack_state, bundle_dags, db):
-    warehouse = db
+def test_hostile_items_each_become_a_quarantine_row_naming_table_key_and_field(
+    faults, devstack_state, bundle_dags, warehouse
+):
     env = "fhostile"
     seed_hostile(devstack_state, env, documents=20)
     result = run_dag(bundle_dags[DAG_ID], {"source_env": env})
