@@ -90,7 +90,7 @@ class AirflowApi:
 
 
 @pytest.fixture(scope="session")
-def airflow_api(devstack_state):  # noqa: F811 - the shared fixture
+def airflow_api(devstack_state):
     """The devstack's cluster (started here if it is not up; stopped again then), as a REST client."""
     from devstack import cluster, paths, stack
 

@@ -94,7 +94,7 @@ def faults() -> FaultLedger:
 
 
 @pytest.fixture
-def warehouse(devstack_state):  # noqa: F811 - the shared fixture
+def warehouse(devstack_state):
     """A fresh autocommit connection to the warehouse per test (a Postgres restart in an
     earlier test cuts every connection, so none is shared across tests here)."""
     import psycopg

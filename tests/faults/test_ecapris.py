@@ -12,39 +12,22 @@ import json
 import os
 from decimal import Decimal
 
-import psycopg
 import pytest
 
 from devstack import ecapris_data
 from tests.faults.conftest import airflow_dags_test, reset_airflow_connections, restart_postgres, sigkill_when
 from tests.integration.conftest import run_dag, task_states
-from tests.integration.test_ecapris_statuses_sync import DAG_ID, SIZE, HasuraRequests, moped_statuses
+from tests.integration.test_ecapris_statuses_sync import (  # noqa: F401 - fixtures shared with the integration test
+    DAG_ID,
+    HasuraRequests,
+    connect_database,
+    ecapris_dag,
+    moped,
+    moped_statuses,
+    oracle_standin,
+)
 
 LOGICAL_DATE = "2026-12-01T12:00:00+00:00"
-
-
-def database(devstack_state, name: str):
-    from devstack.services import DATABASES, server_url
-
-    return psycopg.connect(server_url(devstack_state["services"]["postgres"], DATABASES[name]), autocommit=True)
-
-
-@pytest.fixture
-def ecapris_dag(bundle_dags, devstack_state):
-    ecapris_data.seed(devstack_state, SIZE)
-    return bundle_dags[DAG_ID]
-
-
-@pytest.fixture
-def moped(devstack_state):
-    with database(devstack_state, "moped") as conn:
-        yield conn
-
-
-@pytest.fixture
-def oracle_standin(devstack_state):
-    with database(devstack_state, "oracle_standin") as conn:
-        yield conn
 
 
 def fault_file(name: str):
@@ -77,7 +60,7 @@ def moped_checksum(conn) -> str:
 
 
 def moped_connection(devstack_state):
-    return database(devstack_state, "moped")
+    return connect_database(devstack_state, "moped")
 
 
 def change_every_status(oracle) -> None:

@@ -27,7 +27,7 @@ def ecapris_dag(bundle_dags, devstack_state):
     return bundle_dags[DAG_ID]
 
 
-def _connect(state, database: str):
+def connect_database(state, database: str):
     from devstack.services import DATABASES, server_url
 
     return psycopg.connect(server_url(state["services"]["postgres"], DATABASES[database]), autocommit=True)
@@ -35,13 +35,13 @@ def _connect(state, database: str):
 
 @pytest.fixture
 def moped(devstack_state):
-    with _connect(devstack_state, "moped") as conn:
+    with connect_database(devstack_state, "moped") as conn:
         yield conn
 
 
 @pytest.fixture
 def oracle_standin(devstack_state):
-    with _connect(devstack_state, "oracle_standin") as conn:
+    with connect_database(devstack_state, "oracle_standin") as conn:
         yield conn
 
 
