@@ -29,8 +29,9 @@ def cluster_restored():
         cluster.up()
 
 
-def failed_start(extra_env: dict[str, str]) -> tuple[str, set[int]]:
-    """``cluster up`` with ``extra_env``: its stderr, and every pid it recorded while it ran."""
+def failed_start(extra_env: dict[str, str]) -> tuple[str, str, set[int]]:
+    """``cluster up`` with ``extra_env``: its one error line, its whole stderr, and every pid it
+    recorded while it ran."""
     from devstack import cluster, net, stack
     from devstack.processes import is_alive
 
@@ -60,24 +61,22 @@ def failed_start(extra_env: dict[str, str]) -> tuple[str, set[int]]:
     assert process.returncode == 1, stderr
     assert "cluster" not in stack.load_state()
     assert net.wait_until(lambda: not any(is_alive(pid) for pid in recorded), 60), "left running"
-    return stderr, recorded
+    lines = [line for line in stderr.splitlines() if line.startswith("devstack: cluster:")]
+    assert len(lines) == 1, stderr
+    return lines[0], stderr, recorded
 
 
 def test_an_unreachable_redis_is_named_and_nothing_is_left_running():
-    stderr, _ = failed_start({"DEVSTACK_REDIS_URL": "redis://:hunter22@127.0.0.1:9/0"})
-    lines = [line for line in stderr.splitlines() if line.startswith("devstack: cluster:")]
-    assert len(lines) == 1, stderr
+    line, stderr, _ = failed_start({"DEVSTACK_REDIS_URL": "redis://:hunter22@127.0.0.1:9/0"})
     assert re.fullmatch(
-        r"devstack: cluster: redis does not answer at redis://:\*\*\*@127\.0\.0\.1:9/0; see its log: .+", lines[0]
+        r"devstack: cluster: redis does not answer at redis://:\*\*\*@127\.0\.0\.1:9/0; see its log: .+", line
     )
     assert "hunter22" not in stderr
 
 
 def test_a_worker_that_dies_at_start_is_named_and_what_had_started_is_stopped():
-    stderr, recorded = failed_start({"AIRFLOW__CELERY__POOL": "no-such-pool"})
-    lines = [line for line in stderr.splitlines() if line.startswith("devstack: cluster:")]
-    assert len(lines) == 1, stderr
+    line, _, recorded = failed_start({"AIRFLOW__CELERY__POOL": "no-such-pool"})
     assert re.fullmatch(
-        r"devstack: cluster: worker-[12] exited during start; see its log: \S+airflow-worker-[12]\.log", lines[0]
+        r"devstack: cluster: worker-[12] exited during start; see its log: \S+airflow-worker-[12]\.log", line
     )
     assert len(recorded) >= 4, "the api-server, scheduler, dag-processor, triggerer and Redis had been started"

@@ -381,7 +381,7 @@ def test_postgres_restarted_during_the_wait_keeps_waiting_and_sends_no_second_la
             " run_id) VALUES (%s, 'to_dps', %s, 'x', 1, 1, now() - interval '1 day', 'faults__dfps_receive_restart')",
             (period.label, txt_name(period)),
         )
-    real_send = receive.send_mail_once
+    real_send = receive.send_mail
 
     def send_then_restart(*args, **kwargs):
         real_send(*args, **kwargs)
@@ -391,12 +391,12 @@ def test_postgres_restarted_during_the_wait_keeps_waiting_and_sends_no_second_la
     context = sensor_context(datetime.now(UTC), late_after_hours=0)
     try:
         with faults.inject("dfps receive: Postgres restarted mid-poke, after the late notice's SMTP exchange"):
-            monkeypatch.setattr(receive, "send_mail_once", send_then_restart)
+            monkeypatch.setattr(receive, "send_mail", send_then_restart)
             capfd.readouterr()
             assert sensor(period.label).poke(context) is False
             said = "".join(capfd.readouterr()) + caplog.text
             assert "the late notice met" in said and "(transient)" in said
-            monkeypatch.setattr(receive, "send_mail_once", real_send)
+            monkeypatch.setattr(receive, "send_mail", real_send)
             with psycopg.connect(url) as conn:
                 recorded = conn.execute(
                     "SELECT status FROM dfps.dps_late_notices WHERE period = %s", (period.label,)

@@ -144,7 +144,7 @@ def test_the_claim_is_recorded_and_a_file_left_by_a_failed_run_never_serves_anot
 
 
 def test_the_quarterly_and_yearly_dags_collect_under_one_lock(answers, warehouse, bundle_dags):
-    from etl_bundle.dfps.receive import ANSWER_LOCK, lock_key
+    from etl_bundle.dfps.receive import ANSWER_LOCK
 
     quarterly = bundle_dags["dfps_dps_receive"].get_task("collect_answer")
     yearly = bundle_dags["dfps_dps_receive_yearly"].get_task("collect_answer")
@@ -152,7 +152,7 @@ def test_the_quarterly_and_yearly_dags_collect_under_one_lock(answers, warehouse
 
     place(answers, RESULTS, lines(1), BETWEEN)
     found = as_found(check(Q4))
-    key = lock_key(ANSWER_LOCK)
+    key = warehouse.execute("SELECT hashtextextended(%s, 0)", (ANSWER_LOCK,)).fetchone()[0]
     warehouse.execute("SELECT pg_advisory_lock(%s)", (key,))  # the other DAG's collect, holding the lock
     outcome: dict = {}
     collector = threading.Thread(target=lambda: outcome.update(collected=collect(Q4, found, "run_locked")))

@@ -23,9 +23,15 @@ def alert_recipients() -> list[str]:
 
 
 def send_mail(to: Sequence[str], subject: str, html: str, files: Sequence[str] = ()) -> None:
+    """One SMTP exchange, no retries inside it: ``SmtpHook`` retries ``sendmail`` on any error
+    (``retry_limit``, 5 by default), so a reply lost after the server took the message would send
+    it again. The task's retry, or a caller's send record, decides instead."""
     from airflow.providers.smtp.hooks.smtp import SmtpHook
 
-    with SmtpHook(smtp_conn_id=SMTP_CONN_ID) as hook:
+    class SingleAttemptSmtpHook(SmtpHook):
+        smtp_retry_limit = 0
+
+    with SingleAttemptSmtpHook(smtp_conn_id=SMTP_CONN_ID) as hook:
         hook.send_email_smtp(
             to=list(to), subject=subject, html_content=html, from_email=ALERT_FROM_EMAIL, files=list(files)
         )

@@ -20,6 +20,7 @@ from typing import Any
 
 from etl_bundle.common.checksum import sha256_stream
 from etl_bundle.common.fiscal import FiscalPeriod
+from etl_bundle.common.mail import send_mail
 from etl_bundle.common.private_files import open_private
 from etl_bundle.dfps.answer_files import (
     Readiness,
@@ -47,13 +48,6 @@ REJECTS_SHOWN = 20
 
 # The answers' lock, shared by dfps_dps_receive and dfps_dps_receive_yearly (see claim_answer).
 ANSWER_LOCK = "dfps_dps_receive: answers"
-
-
-def lock_key(name: str) -> int:
-    """A Postgres advisory lock key (signed 64 bits) named by ``name``."""
-    import hashlib
-
-    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
 
 def answer_records(warehouse_conn_id: str) -> tuple[list[Send], dict[tuple[str, int, int], str]]:
@@ -270,7 +264,7 @@ def collect_answer(
         values_kept_out(f"claiming DPS's answer for {period.label}"),
     ):
         lock = render_sql("dfps/advisory_xact_lock.sql", dialect="postgres")
-        cursor.execute(lock, {"lock_key": lock_key(ANSWER_LOCK)})
+        cursor.execute(lock, {"lock_name": ANSWER_LOCK})
         with (
             SFTPHook(ssh_conn_id=sftp_conn_id).get_managed_conn() as sftp,
             open_share(share_conn_id) as share,
@@ -691,20 +685,6 @@ def mail_decision(records: list[tuple], run_id: str, *, force: bool, per_run: bo
     return True, "first send"
 
 
-def send_mail_once(to: list[str], subject: str, html: str) -> None:
-    """One SMTP exchange, no retries inside it: SmtpHook retries ``sendmail`` on any error, so a reply
-    lost after the server took the message would send it twice. The task's retry decides instead."""
-    from airflow.providers.smtp.hooks.smtp import SmtpHook
-
-    from etl_bundle.common.dag_defaults import ALERT_FROM_EMAIL, SMTP_CONN_ID
-
-    class SingleAttemptSmtpHook(SmtpHook):
-        smtp_retry_limit = 0
-
-    with SingleAttemptSmtpHook(smtp_conn_id=SMTP_CONN_ID) as hook:
-        hook.send_email_smtp(to=list(to), subject=subject, html_content=html, from_email=ALERT_FROM_EMAIL)
-
-
 def send_recorded(
     warehouse_conn_id: str,
     kind: str,
@@ -745,7 +725,7 @@ def send_recorded(
     ):
         cursor.execute(
             render_sql("dfps/advisory_xact_lock.sql", dialect="postgres"),
-            {"lock_key": lock_key(f"{MAIL_LOCK} {kind} {period_label}")},
+            {"lock_name": f"{MAIL_LOCK} {kind} {period_label}"},
         )
         records = cursor.execute(render_sql(f"dfps/{kind}_records.sql", dialect="postgres"), record).fetchall()
         send, why = mail_decision(records, run_id, force=force, per_run=per_run)
@@ -758,7 +738,7 @@ def send_recorded(
         if force:
             log.warning("%s: sent again (force_notice) although it may have been sent before", what)
         try:
-            send_mail_once(to, subject, html)
+            send_mail(to, subject, html)
         except Exception:
             cursor.execute(render_sql(f"dfps/{kind}_not_sent.sql", dialect="postgres"), record)
             conn.commit()
