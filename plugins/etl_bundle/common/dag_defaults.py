@@ -12,10 +12,14 @@ from typing import Any
 from airflow.sdk import BaseNotifier
 
 from etl_bundle.common.paths import SQL_DIR
+from etl_bundle.common.sql import quote_identifier
 
 OWNER = "data-engineering"
 TIMEZONE = "America/Chicago"
+# Every DAG passes both to ``DAG(...)``: Airflow then renders the ``.sql`` files its
+# operators name, and identifiers enter SQL text only through ``ident`` (checked, quoted).
 TEMPLATE_SEARCHPATH = [str(SQL_DIR)]
+SQL_FILTERS = {"ident": quote_identifier}
 
 # One short list that the DAG-policy test enforces; add a tag here first.
 ALLOWED_TAGS = frozenset(
