@@ -54,3 +54,21 @@ def test_unknown_connection_type_is_refused(monkeypatch):
     dag, probe = _dag_with("mysql", monkeypatch)
     with pytest.raises(ValueError, match="no SQL dialect for connection type 'mysql'"):
         probe.render_template_fields({"dag": dag, "params": {}}, dag.get_template_env())
+
+
+def test_class_docstring_is_the_task_doc_unless_the_dag_gives_one(monkeypatch):
+    _, probe = _dag_with("postgres", monkeypatch)
+    assert probe.doc_md is None  # Probe has no docstring
+
+    from airflow.sdk import DAG
+
+    from etl_bundle.operators.base import BundleOperator
+
+    class Documented(BundleOperator):
+        """Moves rows.
+
+        In detail."""
+
+    with DAG("doc_probe", schedule=None, start_date=pendulum.datetime(2026, 1, 1)):
+        assert Documented(task_id="a").doc_md == "Moves rows.\n\nIn detail."
+        assert Documented(task_id="b", doc_md="Own doc").doc_md == "Own doc"

@@ -9,12 +9,22 @@ dialect of the operator's connection into the rendering context.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, ClassVar
 
 from airflow.sdk import BaseOperator
 
 
-class SqlTemplatedOperator(BaseOperator):
+class BundleOperator(BaseOperator):
+    """A bundle operator: its class docstring is its task's doc in the UI unless the DAG gives one."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        if not kwargs.get("doc_md") and type(self).__doc__:
+            kwargs["doc_md"] = inspect.cleandoc(type(self).__doc__)
+        super().__init__(**kwargs)
+
+
+class SqlTemplatedOperator(BundleOperator):
     """An operator whose templated ``.sql`` fields render in its connection's dialect.
 
     ``dialect_conn_attr`` names the attribute holding the connection id whose type
