@@ -8,31 +8,39 @@ run per quarter.
 
 **Period:** the fiscal year that ended before the run's logical date (FY2025 for
 the run of 2025-09-20), or the `period` Param (`FY2025`). Files, delivery, audit,
-`force` and the Asset are those of `dfps_dps_send`.
+success mail, `force`, timeouts and the Asset are those of `dfps_dps_send` (see its doc).
 """
 
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import DAG, CronTriggerTimetable, Param
+from airflow.sdk import DAG, CronTriggerTimetable
 
-from etl_bundle.common.dag_defaults import TIMEZONE, default_args
+from etl_bundle.common.dag_defaults import OWNER_LINKS, SQL_FILTERS, TEMPLATE_SEARCHPATH, TIMEZONE, default_args
 from etl_bundle.common.schema_task import migrate_schema
-from etl_bundle.dfps.send_tasks import WAREHOUSE_CONN_ID, resolve_previous_year, send_to_dps, year_param
+from etl_bundle.dfps.send_tasks import (
+    MIGRATE_TIMEOUT,
+    WAREHOUSE_CONN_ID,
+    force_param,
+    resolve_previous_year,
+    send_to_dps,
+    year_param,
+)
 
 with DAG(
     dag_id="dfps_dps_send_yearly",
+    description="Children in DFPS care for the previous fiscal year, to DPS and the share (Sep 20)",
     schedule=CronTriggerTimetable("0 6 20 9 *", timezone=TIMEZONE),
     start_date=pendulum.datetime(2025, 9, 1, tz=TIMEZONE),
     catchup=False,
     max_active_runs=1,
     dagrun_timeout=pendulum.duration(hours=2),
-    default_args=default_args(retries=2, retry_delay=pendulum.duration(minutes=5)),
-    params={
-        "period": year_param(),
-        "force": Param(False, type="boolean", description="Send again a year already sent"),
-    },
+    default_args=default_args(retries=2, retry_delay=pendulum.duration(minutes=5), execution_timeout=MIGRATE_TIMEOUT),
+    params={"period": year_param(), "force": force_param("year")},
     tags=["dfps", "oracle", "sftp"],
+    owner_links=OWNER_LINKS,
+    template_searchpath=TEMPLATE_SEARCHPATH,
+    user_defined_filters=SQL_FILTERS,
     doc_md=__doc__,
 ):
     migrate_schema("dfps", WAREHOUSE_CONN_ID) >> send_to_dps(resolve_previous_year())

@@ -1,10 +1,10 @@
-"""dfps_dps_send's rename into place on the DPS server: atomic where the server offers it."""
+"""The verified SFTP upload's rename into place (dfps_dps_send's upload to DPS): atomic where the server offers it."""
 
 from __future__ import annotations
 
 import pytest
 
-from etl_bundle.dfps.send import _rename_into_place
+from etl_bundle.operators.sftp import _rename_into_place
 
 
 class Server:

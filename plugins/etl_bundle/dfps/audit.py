@@ -42,7 +42,7 @@ def _warehouse_cursor(warehouse_conn_id: str, what: str) -> Iterator[Any]:
 def already_sent(warehouse_conn_id: str, period: FiscalPeriod) -> dict[str, Any] | None:
     """The latest completed delivery of the period's txt to DPS, or None."""
     from etl_bundle.common.sql import render_sql
-    from etl_bundle.dfps.send import txt_name
+    from etl_bundle.dfps.periods import txt_name
 
     with _warehouse_cursor(warehouse_conn_id, f"reading the DPS exchanges of {period.label}") as cursor:
         row = cursor.execute(

@@ -29,3 +29,23 @@ def previous_year_for_run(param: str | None, logical_date, timezone: str) -> str
     import pendulum
 
     return year_containing(pendulum.instance(logical_date).in_timezone(timezone).date()).previous().label
+
+
+def reference_name(period: FiscalPeriod) -> str:
+    """The reference workbook sent for ``period`` (receive reads it back)."""
+    return f"ReferenceData_{period.label}_doublebarrel.xlsx"
+
+
+def txt_name(period: FiscalPeriod) -> str:
+    """The fixed-width file uploaded to DPS for ``period``."""
+    return f"Children_in_care_{period.label}.txt"
+
+
+def run_stamp(context) -> str:
+    """The run's timestamp in file names, ``YYYYmmdd_HHMMSS`` in Central time as the original's
+    local clock: the run's start, so every retry names files alike."""
+    import pendulum
+
+    from etl_bundle.common.dag_defaults import TIMEZONE
+
+    return pendulum.instance(context["dag_run"].start_date).in_timezone(TIMEZONE).strftime("%Y%m%d_%H%M%S")

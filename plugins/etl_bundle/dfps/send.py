@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from etl_bundle.common.checksum import sha256_of, sha256_stream
+from etl_bundle.common.checksum import sha256_of
 from etl_bundle.common.fiscal import FiscalPeriod
 from etl_bundle.common.private_files import open_private
 from etl_bundle.dfps.audit import ExchangeFile
@@ -28,26 +28,21 @@ from etl_bundle.dfps.children import (
     prepare,
     validate_lines,
 )
+from etl_bundle.dfps.periods import reference_name, txt_name
 
 log = logging.getLogger(__name__)
 
 SHARE_FOLDER = "dfps_dps/to_dps"
-PARTIAL_MODE = 0o600  # the .part file on the DPS server, from its creation
 # The mode the original's plain put got on an OpenSSH server with the usual umask 022:
 # DPS's own account reads the file. [dfps_dps] upload_mode sets another.
 DEFAULT_UPLOAD_MODE = 0o644
 
 
-def reference_name(period: FiscalPeriod) -> str:
-    return f"ReferenceData_{period.label}_doublebarrel.xlsx"
+def read_children(oracle_conn_id: str, period: FiscalPeriod, sql: str | None = None) -> list[Child]:
+    """The period's rows of caps.qtr_dps_cvs, numbered in the query's order (problems name the row).
 
-
-def txt_name(period: FiscalPeriod) -> str:
-    return f"Children_in_care_{period.label}.txt"
-
-
-def read_children(oracle_conn_id: str, period: FiscalPeriod) -> list[Child]:
-    """The period's rows of caps.qtr_dps_cvs, numbered in the query's order (problems name the row)."""
+    ``sql``: the query as Airflow rendered it (the operator's templated field); without it
+    (a call outside a task) ``dfps/children_in_care.sql`` is rendered here in the connection's dialect."""
     from etl_bundle.common.db_errors import values_kept_out
     from etl_bundle.common.source_db import dict_rows, source_cursor
     from etl_bundle.common.sql import render_sql
@@ -55,7 +50,7 @@ def read_children(oracle_conn_id: str, period: FiscalPeriod) -> list[Child]:
     binds = {"fiscal_year": period.fiscal_year, "quarter": period.quarter}
     reading = f"reading caps.qtr_dps_cvs for {period.label}"
     with values_kept_out(reading), source_cursor(oracle_conn_id) as (cursor, dialect):
-        cursor.execute(render_sql("dfps/children_in_care.sql", dialect=dialect), binds)
+        cursor.execute(sql or render_sql("dfps/children_in_care.sql", dialect=dialect), binds)
         return [
             Child(
                 person_id=int(row["ID_PP_PERSON"]),
@@ -72,134 +67,13 @@ def read_children(oracle_conn_id: str, period: FiscalPeriod) -> list[Child]:
         ]
 
 
-def _create_owner_only(sftp, path: str):
-    """``path`` created new on the server with mode 0600 sent in the OPEN itself, so no other
-    account can read it at any moment of the upload (a chmod afterwards leaves a window).
-
-    paramiko's ``open`` sends no attributes, hence its request made here as ``open`` makes it.
-    """
-    from paramiko.sftp import CMD_HANDLE, CMD_OPEN, SFTP_FLAG_CREATE, SFTP_FLAG_EXCL, SFTP_FLAG_WRITE, SFTPError
-    from paramiko.sftp_attr import SFTPAttributes
-    from paramiko.sftp_file import SFTPFile
-
-    attributes = SFTPAttributes()
-    attributes.st_mode = PARTIAL_MODE
-    kind, message = sftp._request(CMD_OPEN, path, SFTP_FLAG_WRITE | SFTP_FLAG_CREATE | SFTP_FLAG_EXCL, attributes)
-    if kind != CMD_HANDLE:
-        raise SFTPError("Expected handle")
-    return SFTPFile(sftp, message.get_binary(), "wb", -1)
-
-
-def _put_owner_only(sftp, local: Path, partial: str) -> None:
-    """``local`` written to ``partial``, a new owner-only file (a leftover of an earlier attempt removed first)."""
-    try:
-        sftp.remove(partial)
-    except FileNotFoundError:
-        pass
-    with open(local, "rb") as source, _create_owner_only(sftp, partial) as target:
-        target.set_pipelined(True)
-        while chunk := source.read(32768):
-            target.write(chunk)
-
-
-def _server_refuses(err: OSError) -> bool:
-    """An SFTP status the server answers for a request it does not offer (paramiko gives no errno)."""
-    return err.errno is None and "unsupported" in str(err).lower()
-
-
-def _rename_into_place(sftp, partial: str, remote: str) -> str:
-    """``partial`` renamed to ``remote`` atomically (posix-rename@openssh.com replaces an earlier
-    file in one step); on a server without it, a plain rename, which refuses an existing
-    target (SFTP's own rule), so the earlier file is removed first, as said in the log."""
-    try:
-        sftp.posix_rename(partial, remote)
-        return "posix-rename"
-    except OSError as err:
-        if not _server_refuses(err):
-            raise
-        log.warning("%s: the server does not offer posix-rename (%s): a plain rename", remote, err)
-    try:
-        sftp.stat(remote)
-    except FileNotFoundError:
-        pass
-    else:
-        log.warning("%s: removing the earlier file first: DPS sees no file for a moment", remote)
-        sftp.remove(remote)
-    sftp.rename(partial, remote)
-    return "rename"
-
-
-def _read_back(sftp, path: str, expected_sha: str) -> tuple[str, str]:
-    """(sha256 read back, how it was verified); a server that refuses reads: size only."""
-    try:
-        with sftp.open(path, "rb") as uploaded:
-            return sha256_stream(uploaded)[0], "size and sha256 read back"
-    except PermissionError as err:
-        log.info("%s: the server refuses reads (%s): verified by size only", path, err)
-        return expected_sha, "size only (the server refuses reads)"
-
-
-def _in_place(sftp, remote: str, expected_size: int, expected_sha: str) -> str | None:
-    """How ``remote`` was found to be the file already (an earlier attempt's upload), or None."""
-    try:
-        size = sftp.stat(remote).st_size
-    except FileNotFoundError:
-        return None
-    if size != expected_size:
-        return None
-    read_back_sha, verified_by = _read_back(sftp, remote, expected_sha)
-    return verified_by if read_back_sha == expected_sha else None
-
-
 def upload_verified(
     sftp_conn_id: str, local: Path, remote_dir: str, *, mode: int | None = None, resume: bool = False
 ) -> dict[str, Any]:
-    """Upload under a temporary owner-only name, verify it, set its mode, rename it into place.
+    """The generic verified upload (:func:`etl_bundle.operators.sftp.upload_verified`), to DPS."""
+    from etl_bundle.operators.sftp import upload_verified as upload
 
-    Verified by reading it back (size and SHA-256), or by its size alone on a server
-    that refuses reads (an upload-only drop box), as the log says. ``mode`` is set just
-    before the rename (a server that refuses it is logged, not fatal: the file keeps
-    what the server gave it). With ``resume`` (an earlier attempt of this exchange
-    may have uploaded it), a remote file already verified as this one is not uploaded again.
-    """
-    from airflow.providers.sftp.hooks.sftp import SFTPHook
-
-    remote = f"{remote_dir.rstrip('/')}/{local.name}"
-    partial = f"{remote}.part"
-    expected_size, expected_sha = local.stat().st_size, sha256_of(local)
-    result = {"remote_path": remote, "size_bytes": expected_size, "sha256": expected_sha}
-    hook = SFTPHook(ssh_conn_id=sftp_conn_id)
-    with hook.get_managed_conn() as sftp:
-        found = _in_place(sftp, remote, expected_size, expected_sha) if resume else None
-        if found:
-            log.info("%s is on the DPS server already (%s): an earlier attempt uploaded it; not again", remote, found)
-            return result | {"verified_by": found, "uploaded": False, "renamed_by": None}
-        _put_owner_only(sftp, local, partial)
-        read_back_sha, verified_by = _read_back(sftp, partial, expected_sha)
-        size = sftp.stat(partial).st_size
-        if size != expected_size or read_back_sha != expected_sha:
-            sftp.remove(partial)
-            raise RuntimeError(
-                f"{remote} read back as {size} bytes sha256 {read_back_sha}, "
-                f"expected {expected_size} bytes sha256 {expected_sha}; removed, to be sent again"
-            )
-        if mode is not None:
-            try:
-                sftp.chmod(partial, mode)
-            except PermissionError as err:
-                log.warning(
-                    "%s: the server refuses to set mode %04o (%s); it keeps the server's default", remote, mode, err
-                )
-        renamed_by = _rename_into_place(sftp, partial, remote)
-    log.info(
-        "uploaded %s to DPS: %d bytes, sha256 %s (verified by %s, %s)",
-        remote,
-        expected_size,
-        expected_sha,
-        verified_by,
-        renamed_by,
-    )
-    return result | {"verified_by": verified_by, "uploaded": True, "renamed_by": renamed_by}
+    return upload(sftp_conn_id, local, remote_dir, mode=mode, resume=resume, server_name="the DPS server")
 
 
 def configured_upload_mode() -> int:
@@ -278,10 +152,12 @@ def send_period(
     run_id: str,
     stamp: str,
     force: bool,
+    children_sql: str | None = None,
 ) -> dict[str, Any]:
     """One period's exchange: files built, recorded as pending, uploaded, copied to the share,
     marked sent. A retry or rerun after any failure resumes the pending exchange: what is in
-    place already (verified) is not uploaded or copied again."""
+    place already (verified) is not uploaded or copied again. ``children_sql``: the extract
+    as Airflow rendered it (see :func:`read_children`)."""
     from airflow.sdk.exceptions import AirflowSkipException
 
     from etl_bundle.common.xlsx import write_workbook
@@ -301,7 +177,7 @@ def send_period(
             f"{period.label} was already sent to DPS by the original scripts ({by_original}); "
             "set force to send it again"
         )
-    children = read_children(oracle_conn_id, period)
+    children = read_children(oracle_conn_id, period, children_sql)
     prepared = prepare(children)
     for problem in prepared.problems:
         log.warning("%s: caps.qtr_dps_cvs %s", period.label, problem)
@@ -357,3 +233,65 @@ def send_period(
     }
     log.info("%s sent: %s", period.label, summary)
     return summary
+
+
+# --- the success summary mail ----------------------------------------------------------------
+
+# The original's success mail (reference §2.4), to its success_email: the receive's stakeholders.
+SUMMARY_SUBJECT = "DPS Data Upload - {period} (Uploaded to Network Drive)"
+SUMMARY_MAIL_KIND = "send_summary_mail"  # dfps.dps_send_summary_mails, dfps/send_summary_mail_*.sql
+
+
+def summary_mail_html(summary: dict[str, Any], folder: str) -> str:
+    """The success mail's body: the period, the counts, the checksums and where the copies are
+    (``folder`` as people reach it: a UNC path on SMB). No name, birth date or person id: the
+    problems listed in the summary name person ids, so they are counted, not listed."""
+    from html import escape
+
+    files = "".join(f"<li>{escape(Path(path).name)}</li>" for path in summary["share_files"])
+    dropped = summary["dropped"]
+    reasons = ", ".join(f"{escape(reason)}: {count}" for reason, count in dropped.items() if count)
+    return "\n".join(
+        [
+            f"<p>The children in care for <b>{escape(summary['period'])}</b> were uploaded to DPS "
+            f"(<code>{escape(summary['uploaded'])}</code>) and copied to the network drive, in "
+            f"<code>{escape(folder)}</code>:</p>",
+            f"<ul>{files}</ul>",
+            "<ul>",
+            f"<li>{summary['children_sent']} children sent ({summary['children_records_sent']} care records, "
+            f"{summary['txt_lines']} lines in the txt, {summary['reference_rows']} reference rows)</li>",
+            f"<li>{summary['children']} rows read; {sum(dropped.values())} dropped by the name and date rules"
+            f"{f' ({reasons})' if reasons else ''}; {summary['merged_care_records']} care records merged; "
+            f"{summary['problems']} problems (told in the task's log)</li>",
+            f"<li>txt sha256 <code>{escape(summary['sha256'])}</code> "
+            f"(verified by {escape(summary['verified_by'])})</li>",
+            f"<li>reference workbook sha256 <code>{escape(summary['reference_sha256'])}</code></li>",
+            "</ul>",
+        ]
+    )
+
+
+def mail_summary(summary: dict[str, Any], *, warehouse_conn_id: str, share_conn_id: str, run_id: str) -> bool:
+    """The success summary to the stakeholders, once per run: recorded in ``dfps.dps_send_summary_mails``
+    before and after the SMTP exchange (the receive's :func:`send_recorded`), so a retry, a rerun of
+    the task or a kill after the exchange does not mail again. Whether it was sent now."""
+    from etl_bundle.common.mail import recipients
+    from etl_bundle.common.share import open_share
+    from etl_bundle.dfps.receive import DEFAULT_STAKEHOLDERS, STAKEHOLDERS_VARIABLE, send_recorded
+
+    to = recipients(STAKEHOLDERS_VARIABLE, DEFAULT_STAKEHOLDERS)
+    with open_share(share_conn_id) as share:
+        folder = share.location(SHARE_FOLDER)
+    sent = send_recorded(
+        warehouse_conn_id,
+        SUMMARY_MAIL_KIND,
+        summary["period"],
+        run_id,
+        to,
+        SUMMARY_SUBJECT.format(period=summary["period"]),
+        summary_mail_html(summary, folder),
+        per_run=True,
+    )
+    if sent:
+        log.info("%s: success summary mailed (%d recipients)", summary["period"], len(to))
+    return sent
