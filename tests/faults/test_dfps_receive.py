@@ -363,7 +363,7 @@ def test_postgres_restarted_during_the_wait_keeps_waiting_and_sends_no_second_la
 
     from devstack.services import DATABASES, server_url
     from etl_bundle.dfps import receive
-    from etl_bundle.dfps.send import txt_name
+    from etl_bundle.dfps.periods import txt_name
 
     period = FiscalPeriod.parse("FY2019_Q3")
     url = server_url(devstack_state["services"]["postgres"], DATABASES["warehouse"])

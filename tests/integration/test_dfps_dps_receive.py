@@ -299,13 +299,17 @@ def test_a_period_is_reconciled_delivered_loaded_announced_archived_and_removed_
     ).fetchall()
     assert audit == [(COUNTS, 2), (RESULTS, len(lines))]
 
-    # The reconciliation is announced as an Asset event naming the period and the files.
+    # The reconciliation is announced as an Asset event naming the period, the files and their rows.
     from airflow.models.asset import AssetEvent
     from airflow.utils.session import create_session
 
     with create_session() as session:
         extras = [e.extra for e in session.query(AssetEvent).filter(AssetEvent.source_run_id == run.run_id)]
-    assert extras == [{"period": PERIOD, "files": summary["share_files"]}]
+    rows = {
+        key: summary[key] for key in ("results_rows", "events_rows", "not_in_impact_rows", "impact_not_in_dps_rows")
+    }
+    assert rows["events_rows"] == 3
+    assert extras == [{"period": PERIOD, "files": summary["share_files"], "rows": rows}]
 
     # The stakeholders' notice as the original's: the subject, counts and where the files are; no attachment.
     mails = [m for m in new_mail(maildir, seen) if PERIOD in m["Subject"]]

@@ -109,3 +109,34 @@ def test_folder_type_configured_mode_private_archive_and_failed_write(folder_sha
         share.put(local, "dfps_dps/to_cps", "fresh.xlsx")
     monkeypatch.undo()
     assert leftovers(root / "dfps_dps" / "to_cps") == ["b_20251201_080000.xlsx"]
+
+
+def test_the_delivery_operator_publishes_stamped_verified_copies_once(smb_share, tmp_path):
+    import pendulum
+    from airflow.sdk import DAG
+
+    from etl_bundle.operators.share import NetworkShareDeliveryOperator
+
+    local = tmp_path / "report.xlsx"
+    local.write_bytes(b"r" * 40_000)
+    source = smb_share.put(local, "share_test/archive", private=True)
+    with DAG("share_delivery_probe", schedule=None, start_date=pendulum.datetime(2026, 1, 1)) as dag:
+        deliver = NetworkShareDeliveryOperator(
+            task_id="deliver", sources=[source], folder=FOLDER, stamp="{{ logical_date.strftime('%Y%m%d') }}"
+        )
+
+    # Airflow 3.3's dag.test() runs only DAGs of a bundle: the fields are rendered by Airflow and
+    # execute runs as a task's try would (twice: a retry).
+    def one_try():
+        context = {"dag": dag, "params": {}, "logical_date": pendulum.datetime(2026, 3, 2, tz="UTC")}
+        deliver.render_template_fields(context, dag.get_template_env())
+        return deliver.execute(context)
+
+    assert one_try() == [f"{FOLDER}/report_20260302.xlsx"]
+    delivered = paths.share_dir() / FOLDER / "report_20260302.xlsx"
+    assert delivered.read_bytes() == local.read_bytes()
+    first_mtime = delivered.stat().st_mtime_ns
+    # A retry finds the same content there: nothing is written again.
+    assert one_try() == [f"{FOLDER}/report_20260302.xlsx"]
+    assert delivered.stat().st_mtime_ns == first_mtime
+    assert leftovers(paths.share_dir() / FOLDER) == ["report_20260302.xlsx"]

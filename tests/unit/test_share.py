@@ -75,3 +75,22 @@ def test_partial_names_are_unique_and_no_reader_pattern_takes_them():
 )
 def test_the_stand_in_answers_what_a_create_did_as_windows_does(disposition, existed, action):
     assert create_action(disposition, existed) == action
+
+
+def test_deliver_file_writes_verifies_and_never_repeats_a_delivery(tmp_path):
+    from etl_bundle.common.share import FolderShare
+    from etl_bundle.operators.share import deliver_file
+
+    share = FolderShare("mounted", tmp_path / "root")
+    (tmp_path / "root").mkdir()
+    local = tmp_path / "a.xlsx"
+    local.write_bytes(b"first")
+    written = deliver_file(share, local, "out", "a_1.xlsx")
+    target = tmp_path / "root" / written
+    assert written == "out/a_1.xlsx" and target.read_bytes() == b"first"
+    before = target.stat().st_mtime_ns
+    assert deliver_file(share, local, "out", "a_1.xlsx") == written  # a retry: the same content stays
+    assert target.stat().st_mtime_ns == before
+    local.write_bytes(b"other")  # other content (same size) replaces it
+    deliver_file(share, local, "out", "a_1.xlsx")
+    assert target.read_bytes() == b"other" and sorted(p.name for p in target.parent.iterdir()) == ["a_1.xlsx"]

@@ -344,8 +344,11 @@ def open_share(conn_id: str = "network_share") -> Iterator[Share]:
         return
     if conn.conn_type != "fs":
         raise ValueError(f"connection {conn_id!r} has type {conn.conn_type!r}; the share is 'samba' or 'fs'")
+    from airflow.providers.standard.hooks.filesystem import FSHook
+
     extra = conn.extra_dejson
-    path = extra.get("path")
+    # The provider's reading of an ``fs`` connection's folder (extra ``path``), as FileSensor reads it.
+    path = FSHook(fs_conn_id=conn_id).get_path()
     if not path:
         raise ValueError(f"connection {conn_id!r} has no 'path' in its extra")
     root = Path(path)

@@ -56,8 +56,9 @@ def answer_records(warehouse_conn_id: str) -> tuple[list[Send], dict[tuple[str, 
     from airflow.providers.postgres.hooks.postgres import PostgresHook
 
     from etl_bundle.common.sql import render_sql
-    from etl_bundle.dfps.send import txt_name
+    from etl_bundle.dfps.periods import txt_name
 
+    # The home-made renderer: the sensor reads these on every poke, outside any templated field.
     with closing(PostgresHook(postgres_conn_id=warehouse_conn_id).get_conn()) as conn, conn.cursor() as cursor:
         sends = [
             Send(sent, sent_at)
@@ -192,7 +193,17 @@ def archived_name(kind: str, period: FiscalPeriod, stamp: str) -> str:
     return f"dfps-missing-person-{kind}_{period.label}_{stamp}.txt"
 
 
-def claim_answer(cursor, period: FiscalPeriod, run_id: str, remote: RemoteFile, sha256: str) -> None:
+COLLECT_SQL = {
+    "lock": "dfps/advisory_xact_lock.sql",
+    "claims": "dfps/answer_claims.sql",
+    "claim": "dfps/claim_answer.sql",
+    "record": "dfps/record_answer_exchange.sql",
+}
+
+
+def claim_answer(
+    cursor, period: FiscalPeriod, run_id: str, remote: RemoteFile, sha256: str, sql: dict[str, str] | None = None
+) -> None:
     """Record that the results file is this period's answer, before anything is reconciled from it.
 
     In the collect's transaction, under the answers' lock: a file claimed for another period (by
@@ -203,14 +214,15 @@ def claim_answer(cursor, period: FiscalPeriod, run_id: str, remote: RemoteFile, 
 
     from etl_bundle.common.sql import render_sql
 
-    for name, size, mtime, other, other_run in cursor.execute(render_sql("dfps/answer_claims.sql", dialect="postgres")):
+    statements = sql or {key: render_sql(COLLECT_SQL[key], dialect="postgres") for key in ("claims", "claim")}
+    for name, size, mtime, other, other_run in cursor.execute(statements["claims"]):
         if (name, size, mtime) == (remote.name, remote.size, remote.mtime) and other != period.label:
             raise AirflowFailException(
                 f"{remote.name} was taken for {other} by run {other_run}: not reconciled under {period.label}; "
                 "nothing removed from the server"
             )
     owner, owner_run, claimed_at = cursor.execute(
-        render_sql("dfps/claim_answer.sql", dialect="postgres"),
+        statements["claim"],
         {
             "sha256": sha256,
             "period": period.label,
@@ -240,11 +252,13 @@ def collect_answer(
     remote_dir: str,
     run_id: str,
     stamp: str,
+    sql: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Download the files the sensor took, verify them, claim, archive and audit them.
 
     Under the answers' lock (a transaction-scoped advisory lock in the warehouse, shared by the
     quarterly and the yearly DAG): one collect at a time; the claim and the audit rows commit together.
+    ``sql``: the statements of ``COLLECT_SQL`` as Airflow rendered them; else rendered here.
     """
     from airflow.providers.postgres.hooks.postgres import PostgresHook
     from airflow.providers.sftp.hooks.sftp import SFTPHook
@@ -258,13 +272,13 @@ def collect_answer(
         with open_share(share_conn_id) as share:
             return archived_answer(share, period)
     collected: dict[str, Any] = {"period": period.label, "counts": None}
+    statements = sql or {key: render_sql(path, dialect="postgres") for key, path in COLLECT_SQL.items()}
     with (
         closing(PostgresHook(postgres_conn_id=warehouse_conn_id).get_conn()) as conn,
         conn.cursor() as cursor,
         values_kept_out(f"claiming DPS's answer for {period.label}"),
     ):
-        lock = render_sql("dfps/advisory_xact_lock.sql", dialect="postgres")
-        cursor.execute(lock, {"lock_name": ANSWER_LOCK})
+        cursor.execute(statements["lock"], {"lock_name": ANSWER_LOCK})
         with (
             SFTPHook(ssh_conn_id=sftp_conn_id).get_managed_conn() as sftp,
             open_share(share_conn_id) as share,
@@ -278,7 +292,7 @@ def collect_answer(
                 local = Path(tmp) / archived_name(kind, period, stamp)
                 checked = download_verified(sftp, f"{remote_dir.rstrip('/')}/{remote.name}", local, remote)
                 if kind == "results":
-                    claim_answer(cursor, period, run_id, remote, checked["sha256"])
+                    claim_answer(cursor, period, run_id, remote, checked["sha256"], statements)
                 with open(local, "rb") as text:
                     lines = sum(1 for line in text if line.strip())
                 collected[kind] = {
@@ -289,7 +303,7 @@ def collect_answer(
                 }
         # The audit rows commit with the claim: a kill leaves both or neither.
         cursor.executemany(
-            render_sql("dfps/record_answer_exchange.sql", dialect="postgres"),
+            statements["record"],
             [
                 {
                     "period": period.label,
@@ -352,7 +366,7 @@ def latest_reference(share, period: FiscalPeriod) -> str:
     """The newest reference workbook send delivered for the period (timestamps sort as text)."""
     from fnmatch import fnmatchcase
 
-    from etl_bundle.dfps.send import reference_name
+    from etl_bundle.dfps.periods import reference_name
 
     stem = Path(reference_name(period)).stem
     found = sorted(entry.path for entry in share.list(REFERENCE_FOLDER) if fnmatchcase(entry.name, f"{stem}_*.xlsx"))
@@ -372,9 +386,18 @@ def snapshot_month(run_day: date) -> tuple[int, int]:
     return run_day.year, run_day.month - 1
 
 
-def read_lookups(oracle_conn_id: str, period: FiscalPeriod) -> dict[str, Any]:
+LOOKUP_SQL = {
+    "sa98": "dfps/runaways_sa98.sql",
+    "time_load": "dfps/time_load.sql",
+    "legal": "dfps/legal_counties.sql",
+    "regions": "dfps/county_regions.sql",
+}
+
+
+def read_lookups(oracle_conn_id: str, period: FiscalPeriod, sql: dict[str, str] | None = None) -> dict[str, Any]:
     """IMPACT's runaway list for the fiscal year (all its columns), each child's legal county and name
-    in the warehouse load of the period's last month, county → region."""
+    in the warehouse load of the period's last month, county → region. ``sql``: the statements of
+    ``LOOKUP_SQL`` as Airflow rendered them (the operator's templated fields); else rendered here."""
     from etl_bundle.common.source_db import dict_rows, source_cursor
     from etl_bundle.common.sql import render_sql
 
@@ -382,13 +405,12 @@ def read_lookups(oracle_conn_id: str, period: FiscalPeriod) -> dict[str, Any]:
     # The original's on-time run is in the month after the period: its snapshot is the period's last month.
     calendar_year, calendar_month = snapshot_month(period.next_start)
     with source_cursor(oracle_conn_id) as (cursor, dialect):
-        cursor.execute(
-            render_sql("dfps/runaways_sa98.sql", dialect=dialect), {"start_date": year.start, "end_date": year.end}
-        )
+        statements = sql or {key: render_sql(path, dialect=dialect) for key, path in LOOKUP_SQL.items()}
+        cursor.execute(statements["sa98"], {"start_date": year.start, "end_date": year.end})
         sa98_columns = [column[0].upper() for column in cursor.description]
         impact = list(dict_rows(cursor))
         cursor.execute(
-            render_sql("dfps/time_load.sql", dialect=dialect),
+            statements["time_load"],
             {"calendar_year": calendar_year, "calendar_month": calendar_month},
         )
         load = cursor.fetchone()
@@ -398,9 +420,9 @@ def read_lookups(oracle_conn_id: str, period: FiscalPeriod) -> dict[str, Any]:
                 f"the warehouse snapshot for {period.label}'s legal counties is not there yet"
             )
         cursor.fetchall()
-        cursor.execute(render_sql("dfps/legal_counties.sql", dialect=dialect), {"id_time_load": load[0]})
+        cursor.execute(statements["legal"], {"id_time_load": load[0]})
         legal = list(dict_rows(cursor))
-        cursor.execute(render_sql("dfps/county_regions.sql", dialect=dialect))
+        cursor.execute(statements["regions"])
         regions = list(dict_rows(cursor))
     return {
         "impact": impact,
@@ -478,21 +500,32 @@ def reconcile_period(
     share_conn_id: str,
     stamp: str,
     q4_window: str = "fiscal_year",
+    lookup_sql: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Parse the archived answer, reconcile it, deliver the workbooks to the share and archive them."""
+    """Parse the archived answer, reconcile it, deliver the workbooks to the share and archive them.
+    ``lookup_sql``: IMPACT's lookups as Airflow rendered them (see :func:`read_lookups`)."""
     from etl_bundle.common.share import open_share
 
     with open_share(share_conn_id) as share:
-        return reconcile_on_share(share, FiscalPeriod.parse(period_label), collected, oracle_conn_id, stamp, q4_window)
+        return reconcile_on_share(
+            share, FiscalPeriod.parse(period_label), collected, oracle_conn_id, stamp, q4_window, lookup_sql
+        )
 
 
 def reconcile_on_share(
-    share, period: FiscalPeriod, collected: dict[str, Any], oracle_conn_id: str, stamp: str, q4_window: str
+    share,
+    period: FiscalPeriod,
+    collected: dict[str, Any],
+    oracle_conn_id: str,
+    stamp: str,
+    q4_window: str,
+    lookup_sql: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     from etl_bundle.common.share import stamped_name
     from etl_bundle.common.xlsx import read_workbook
     from etl_bundle.dfps.reconcile import event_window
     from etl_bundle.dfps.results import counts_warnings, unknown_statuses
+    from etl_bundle.operators.share import deliver_file
 
     window = event_window(period, q4_window)
     results = read_results(share, collected, period)
@@ -510,15 +543,15 @@ def reconcile_on_share(
         log.warning("%s: %s", period.label, warning)
 
     reference_file = latest_reference(share, period)
-    lookups = read_lookups(oracle_conn_id, period)
+    lookups = read_lookups(oracle_conn_id, period, lookup_sql)
     with tempfile.TemporaryDirectory(prefix="dfps-reconcile-") as tmp:
         reference_copy = share.download(reference_file, Path(tmp) / Path(reference_file).name)
         reference = read_workbook(reference_copy)
         built, counts = build_workbooks(results, reference, lookups, period, window, Path(tmp))
         delivered = []
         for path in built.values():
-            # Readable deliveries for the stakeholders; private copies in the archive.
-            delivered.append(share.put(path, OUTPUT_FOLDER, stamped_name(path.name, stamp)))
+            # Readable deliveries for the stakeholders (verified, never repeated); private copies in the archive.
+            delivered.append(deliver_file(share, path, OUTPUT_FOLDER, stamped_name(path.name, stamp)))
             share.put(path, f"{ARCHIVE_FOLDER}/to_cps", stamped_name(path.name, stamp), private=True)
         share.put(reference_copy, f"{ARCHIVE_FOLDER}/to_dps", stamped_name(reference_copy.name, stamp), private=True)
     counts.update(results_rows=len(results.rows), rejected_rows=len(results.rejects), reference_rows=len(reference))
@@ -560,6 +593,16 @@ LOADED_COLUMNS = (
 )
 
 
+LOAD_SQL = {
+    "loaded": "dfps/results_loaded.sql",
+    "delete": "dfps/dps_results_delete.sql",
+    "insert": "dfps/dps_results_insert.sql",
+    "load": "dfps/load_msng_person.sql",
+    "record": "dfps/record_results_load.sql",
+}
+WAREHOUSE_LOAD_SQL = frozenset({"loaded", "record"})
+
+
 def load_results(
     period_label: str,
     collected: dict[str, Any],
@@ -568,10 +611,12 @@ def load_results(
     warehouse_conn_id: str,
     share_conn_id: str,
     run_id: str,
+    sql: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """DPS's rows into ``caps.dfps_msng_person_stg`` and ``caps.load_dfps_msng_person(fy, quarter)``,
     in one transaction on the source; the period's earlier rows are replaced, and a results file
-    already loaded for the period (the warehouse's record) is not loaded again."""
+    already loaded for the period (the warehouse's record) is not loaded again. ``sql``: the statements
+    of ``LOAD_SQL`` as Airflow rendered them (the operator's templated fields); else rendered here."""
     from airflow.providers.postgres.hooks.postgres import PostgresHook
     from airflow.sdk import BaseHook
 
@@ -582,12 +627,19 @@ def load_results(
     period = FiscalPeriod.parse(period_label)
     sha256 = collected["results"]["sha256"]
     keys = {"period": period.label, "sha256": sha256}
+    source = BaseHook.get_connection(oracle_conn_id)
+    dialect = dialect_for_conn_type(source.conn_type)
+    # The warehouse's two statements are Postgres whatever the source's dialect is.
+    statements = sql or {
+        key: render_sql(path, dialect="postgres" if key in WAREHOUSE_LOAD_SQL else dialect)
+        for key, path in LOAD_SQL.items()
+    }
     with (
         values_kept_out(f"reading the loads of {period.label}"),
         closing(PostgresHook(postgres_conn_id=warehouse_conn_id).get_conn()) as conn,
         conn.cursor() as cursor,
     ):
-        done = cursor.execute(render_sql("dfps/results_loaded.sql", dialect="postgres"), keys).fetchone()
+        done = cursor.execute(statements["loaded"], keys).fetchone()
     if done is not None:
         log.info("%s: this results file was loaded by run %s at %s; not again", period.label, done[0], done[1])
         return {"loaded": False, "by_run": done[0], "sha256": sha256}
@@ -596,8 +648,6 @@ def load_results(
         results = read_results(share, collected, period)
     bounds = {"fiscal_year": period.fiscal_year, "quarter": period.quarter}
     rows = [{name: row.get(name) for name in LOADED_COLUMNS} | bounds for row in results.rows]
-    source = BaseHook.get_connection(oracle_conn_id)
-    dialect = dialect_for_conn_type(source.conn_type)
     # DPS's rows hold children's names and birth dates: a database error is told without them.
     with (
         values_kept_out(f"loading DPS's results for {period.label} into caps.dfps_msng_person_stg"),
@@ -605,10 +655,10 @@ def load_results(
     ):
         cursor = conn.cursor()
         try:
-            cursor.execute(render_sql("dfps/dps_results_delete.sql", dialect=dialect), bounds)
+            cursor.execute(statements["delete"], bounds)
             if rows:
-                cursor.executemany(render_sql("dfps/dps_results_insert.sql", dialect=dialect), rows)
-            cursor.execute(render_sql("dfps/load_msng_person.sql", dialect=dialect), bounds)
+                cursor.executemany(statements["insert"], rows)
+            cursor.execute(statements["load"], bounds)
             conn.commit()
         except Exception:
             conn.rollback()
@@ -621,7 +671,7 @@ def load_results(
         conn.cursor() as cursor,
     ):
         cursor.execute(
-            render_sql("dfps/record_results_load.sql", dialect="postgres"),
+            statements["record"],
             keys | {"row_count": len(rows), "run_id": run_id},
         )
         conn.commit()
@@ -727,6 +777,8 @@ def send_recorded(
             render_sql("dfps/advisory_xact_lock.sql", dialect="postgres"),
             {"lock_name": f"{MAIL_LOCK} {kind} {period_label}"},
         )
+        # The home-made renderer here: the statements are picked by ``kind`` at run time, and the
+        # sensor's late notice (a poke, not a templated field) sends through this function too.
         records = cursor.execute(render_sql(f"dfps/{kind}_records.sql", dialect="postgres"), record).fetchall()
         send, why = mail_decision(records, run_id, force=force, per_run=per_run)
         if not send:

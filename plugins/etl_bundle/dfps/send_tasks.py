@@ -12,7 +12,6 @@ from airflow.sdk import Asset, Param, task
 
 from etl_bundle.common.dag_defaults import TIMEZONE
 from etl_bundle.dfps.operators import ChildrenInCareToDpsOperator, DpsSendSummaryMailOperator
-from etl_bundle.dfps.periods import run_stamp  # noqa: F401  (receive_tasks takes it from here)
 
 ORACLE_CONN_ID = "dfps_oracle"
 SFTP_CONN_ID = "dps_sftp"
