@@ -82,6 +82,19 @@ def sync_off_ids(moped) -> set[str]:
     return {moped_id for (moped_id,) in rows}
 
 
+def asset_event_extra(run) -> dict:
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        return session.scalars(
+            select(AssetEvent.extra)
+            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+            .where(AssetModel.name == "moped.ecapris_subproject_statuses", AssetEvent.source_run_id == run.run_id)
+        ).one()
+
+
 def summary_of(run) -> dict:
     return xcom_value(run, DAG_ID, "upsert_statuses")
 
@@ -97,6 +110,14 @@ def test_first_run_lands_every_status_then_an_unchanged_rerun_changes_nothing(
     summary = summary_of(run)
     assert summary["inserted"] == len(statuses) and summary["updated"] == 0
     assert summary["rejected"] == 1 and summary["ids_without_oracle_rows"] == 1 and summary["ids_not_numbers"] == 1
+    # The Assets view shows what the update carried.
+    assert asset_event_extra(run) == {
+        "inserted": len(statuses),
+        "updated": 0,
+        "names_repaired": summary["names_repaired"],
+        "unchanged": summary["unchanged"],
+        "rejected": 1,
+    }
 
     # Nothing for a project with sync off or a deleted one.
     synced_ids = {row["ecapris_subproject_id"] for row in statuses.values()}

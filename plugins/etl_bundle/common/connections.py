@@ -44,19 +44,18 @@ def check_connection(conn_id: str) -> dict[str, Any]:
 def _check_sql(conn_id: str) -> str:
     from airflow.sdk import BaseHook
 
-    from etl_bundle.common.sql import dialect_for_conn_type, render_sql
-
-    conn = BaseHook.get_connection(conn_id)
-    hook = conn.get_hook()
-    row = hook.get_first(render_sql("common/ping.sql", dialect=dialect_for_conn_type(conn.conn_type)))
-    if not row or row[0] != 1:
-        raise RuntimeError(f"connection {conn_id!r}: ping query returned {row!r}")
+    # DbApiHook.test_connection: "select 1" (OracleHook: "select 1 from dual").
+    ok, message = BaseHook.get_connection(conn_id).get_hook().test_connection()
+    if not ok:
+        raise RuntimeError(f"connection {conn_id!r}: ping query failed: {message}")
     return "select 1 ok"
 
 
 def _check_dynamodb(conn_id: str) -> str:
     from airflow.providers.amazon.aws.hooks.dynamodb import DynamoDBHook
 
+    # Not AwsBaseHook.test_connection(): its STS GetCallerIdentity proves the credentials,
+    # not that DynamoDB (the service the bundle reads) answers them.
     tables = DynamoDBHook(aws_conn_id=conn_id).client.list_tables(Limit=100)["TableNames"]
     return f"{len(tables)} DynamoDB tables listed"
 
@@ -64,17 +63,20 @@ def _check_dynamodb(conn_id: str) -> str:
 def _check_sftp(conn_id: str) -> str:
     from airflow.providers.sftp.hooks.sftp import SFTPHook
 
-    entries = SFTPHook(ssh_conn_id=conn_id).list_directory(".")
-    return f"home lists {len(entries)} entries"
+    ok, message = SFTPHook(ssh_conn_id=conn_id).test_connection()  # normalize(".") on a logged-in session
+    if not ok:
+        raise RuntimeError(f"connection {conn_id!r}: SFTP check failed: {message}")
+    return "SFTP home resolved"
 
 
 def _check_http(conn_id: str) -> str:
     from airflow.providers.http.hooks.http import HttpHook
 
+    # Not HttpHook.test_connection(): it sends no timeout (a silent host holds the task)
+    # and takes a 404 on "/" for a failure, though any answer proves the host speaks HTTP.
     response = HttpHook(method="GET", http_conn_id=conn_id).run(
         "/", extra_options={"timeout": HTTP_TIMEOUT_SECONDS, "check_response": False}
     )
-    # Any answer short of a server error proves the host is there and speaking HTTP.
     if response.status_code >= 500:
         raise RuntimeError(f"connection {conn_id!r}: HTTP {response.status_code} from the server")
     return f"HTTP {response.status_code}"
@@ -91,6 +93,8 @@ def _check_smtp(conn_id: str) -> str:
 
 
 def _check_share(conn_id: str) -> str:
+    # No provider test_connection() fits: the samba hook has none, and a share must be
+    # proved writable, which a login alone does not show.
     import tempfile
     from pathlib import Path
 

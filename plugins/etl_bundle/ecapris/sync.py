@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from decimal import Decimal
@@ -51,12 +52,20 @@ def list_subprojects(hasura_conn_id: str, *, respect_sync_flag: bool) -> dict[st
     return {"subproject_ids": valid, "invalid_ids": invalid}
 
 
-def status_query_batches(dialect: str, numbers: list[Decimal], batch_size: int) -> Iterator[tuple[str, dict]]:
+def status_query_batches(
+    dialect: str, numbers: list[Decimal], batch_size: int, sql: str | None = None
+) -> Iterator[tuple[str, dict]]:
     """``(sql, binds)`` per batch of subproject numbers.
 
     Oracle gets ``IN (:sp_0, ...)``; a short last batch repeats its last number so every
     batch has the same text and Oracle parses the statement once. The stand-in gets an array.
+    ``sql`` is the statement as Airflow rendered it (``batch_size`` Oracle binds): every
+    batch is then padded to its binds, one text for the whole run.
     """
+    if sql is not None:
+        yield from _rendered_batches(dialect, numbers, batch_size, sql)
+        return
+    # Without Airflow's rendering (a call from a script or test), the IN list is sized per run here.
     from etl_bundle.common.sql import render_sql
 
     for start in range(0, len(numbers), batch_size):
@@ -69,15 +78,34 @@ def status_query_batches(dialect: str, numbers: list[Decimal], batch_size: int) 
             yield render_sql(STATUSES_TEMPLATE, dialect=dialect, id_count=len(batch)), {"sp_numbers": batch}
 
 
-def read_statuses(oracle_conn_id: str, numbers: list[Decimal], batch_size: int) -> list[dict[str, Any]]:
+_ORACLE_BIND = re.compile(r":sp_(\d+)\b")
+
+
+def _rendered_batches(dialect: str, numbers: list[Decimal], batch_size: int, sql: str) -> Iterator[tuple[str, dict]]:
+    if dialect != "oracle":
+        for start in range(0, len(numbers), batch_size):
+            yield sql, {"sp_numbers": numbers[start : start + batch_size]}
+        return
+    bind_count = len(set(_ORACLE_BIND.findall(sql)))
+    if bind_count < batch_size:
+        raise ValueError(f"the rendered statuses query binds {bind_count} ids, fewer than batch_size {batch_size}")
+    for start in range(0, len(numbers), batch_size):
+        batch = numbers[start : start + batch_size]
+        padded = batch + [batch[-1]] * (bind_count - len(batch))
+        yield sql, {f"sp_{i}": number for i, number in enumerate(padded)}
+
+
+def read_statuses(
+    oracle_conn_id: str, numbers: list[Decimal], batch_size: int, sql: str | None = None
+) -> list[dict[str, Any]]:
     from etl_bundle.common.db_errors import values_kept_out
     from etl_bundle.common.source_db import dict_rows, source_cursor
 
     rows: list[dict[str, Any]] = []
     with values_kept_out(f"reading {STATUSES_TEMPLATE} on {oracle_conn_id}"):
         with source_cursor(oracle_conn_id) as (cursor, dialect):
-            for sql, binds in status_query_batches(dialect, numbers, batch_size):
-                cursor.execute(sql, binds)
+            for sql_text, binds in status_query_batches(dialect, numbers, batch_size, sql):
+                cursor.execute(sql_text, binds)
                 rows.extend(dict_rows(cursor))
     return rows
 
@@ -92,18 +120,24 @@ def plan_sync(
     run_id: str,
     dry_run: bool,
     retention_days: int = DEFAULT_RETENTION_DAYS,
+    sql: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Read both sides and decide what to send: ``{"objects": [...], "summary": {...}}``."""
+    """Read both sides and decide what to send: ``{"objects": [...], "summary": {...}}``.
+
+    ``sql`` holds the statements as Airflow rendered them (``statuses``, ``insert_reject``,
+    ``purge_rejects``); a missing one is rendered here.
+    """
     from etl_bundle.ecapris.moped import MopedClient
 
+    sql = sql or {}
     numbers = {moped_id: subproject_number(moped_id) for moped_id in subprojects["subproject_ids"]}
-    rows = read_statuses(oracle_conn_id, sorted(set(numbers.values())), batch_size)
+    rows = read_statuses(oracle_conn_id, sorted(set(numbers.values())), batch_size, sql.get("statuses"))
     found = {_number_or_none(row.get("SP_NUMBER")) for row in rows}
     without_rows = sorted(moped_id for moped_id, number in numbers.items() if number not in found)
 
     transformed = transform_rows(rows)
     quarantined = quarantine_rejects(
-        transformed.rejects, warehouse_conn_id, run_id, retention_days=retention_days, dry_run=dry_run
+        transformed.rejects, warehouse_conn_id, run_id, retention_days=retention_days, dry_run=dry_run, sql=sql
     )
     existing = MopedClient(hasura_conn_id).existing_statuses(
         (s["subproject_status_id"] for s in transformed.statuses), batch_size
@@ -146,7 +180,13 @@ def _number_or_none(value: Any) -> Decimal | None:
 
 
 def quarantine_rejects(
-    rejects: list[Reject], warehouse_conn_id: str, run_id: str, *, retention_days: int, dry_run: bool
+    rejects: list[Reject],
+    warehouse_conn_id: str,
+    run_id: str,
+    *,
+    retention_days: int,
+    dry_run: bool,
+    sql: dict[str, str] | None = None,
 ) -> dict[str, int]:
     """Keep each rejected row once in the quarantine, then purge rows not seen for ``retention_days``.
 
@@ -166,12 +206,13 @@ def quarantine_rejects(
     from etl_bundle.common.db_errors import values_kept_out
     from etl_bundle.common.sql import render_sql
 
+    sql = sql or {}
     with values_kept_out(f"quarantining rejected rows in {QUARANTINE}"):
         with closing(PostgresHook(postgres_conn_id=warehouse_conn_id).get_conn()) as conn:
             with conn.cursor() as cursor:
                 if rejects:
                     cursor.executemany(
-                        render_sql("ecapris/insert_reject.sql", dialect="postgres"),
+                        sql.get("insert_reject") or render_sql("ecapris/insert_reject.sql", dialect="postgres"),
                         quarantine_rows(rejects, run_id),
                         returning=True,
                     )
@@ -181,7 +222,8 @@ def quarantine_rejects(
                         if not cursor.nextset():
                             break
                 cursor.execute(
-                    render_sql("ecapris/purge_rejects.sql", dialect="postgres"), {"retention_days": retention_days}
+                    sql.get("purge_rejects") or render_sql("ecapris/purge_rejects.sql", dialect="postgres"),
+                    {"retention_days": retention_days},
                 )
                 counts["quarantine_purged"] = cursor.rowcount
             conn.commit()

@@ -20,8 +20,14 @@ class BundleOperator(BaseOperator):
 
     def __init__(self, **kwargs: Any) -> None:
         if not kwargs.get("doc_md") and type(self).__doc__:
-            kwargs["doc_md"] = inspect.cleandoc(type(self).__doc__)
+            kwargs["doc_md"] = self.task_doc()
         super().__init__(**kwargs)
+
+    @classmethod
+    def task_doc(cls) -> str | None:
+        """The class docstring as a task doc; pass it as ``doc_md`` to ``.partial()`` (a mapped
+        operator is built without ``__init__`` until it runs, so the UI would show no doc)."""
+        return inspect.cleandoc(cls.__doc__) if cls.__doc__ else None
 
 
 class SqlTemplatedOperator(BundleOperator):
