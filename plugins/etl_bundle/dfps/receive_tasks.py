@@ -98,6 +98,13 @@ def answer_params() -> dict[str, Param]:
     """The Params that tune waiting and retention (new objects for each DAG)."""
     return {
         "poke_interval_seconds": Param(600, type="integer", minimum=1),
+        "wait_mode": Param(
+            "deferrable",
+            enum=["deferrable", "reschedule"],
+            title="Wait mode",
+            description="deferrable: the triggerer waits, no worker slot held; reschedule: a worker pokes",
+            section="Waiting",
+        ),
         "settle_seconds": Param(10, type="number", minimum=0, description="A file must hold still this long"),
         "min_age_minutes": Param(
             10, type="number", minimum=0, description="A file is taken only once it was last changed this long ago"
