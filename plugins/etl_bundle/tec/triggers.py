@@ -129,6 +129,10 @@ class CyclePublishedTrigger(BaseTrigger):
                 self.log.info("%s is published as %s", label, publication.filename)
                 yield TriggerEvent({"status": "published", "filename": publication.filename})
                 return
+            if fault == "throttled":
+                # As the poke: a refusal is "not yet", asked again next time, whatever the deadline.
+                self.log.warning("%s: %s; trying again at the next check", label, publication.reason)
+                continue
             if fault:
                 self.log.warning("%s: %s; the wait goes on", label, publication.reason)
             if publication.found_cycle and publication.found_cycle != warned_cycle:
