@@ -76,6 +76,13 @@ with DAG(
         "dry_run": Param(False, type="boolean", description="Parse and validate only; load ends skipped"),
         "publish_deadline_hours": Param(30, type="number", minimum=0, description="Hours after gas-day start"),
         "poke_interval_seconds": Param(300, type="integer", minimum=1),
+        "wait_mode": Param(
+            "deferrable",
+            enum=["deferrable", "reschedule"],
+            title="Wait mode",
+            description="deferrable: the triggerer waits, no worker slot held; reschedule: a worker pokes",
+            section="Waiting",
+        ),
         "max_rejected_rows": Param(50, type="integer", minimum=0),
         "lookback_days": Param(
             None,

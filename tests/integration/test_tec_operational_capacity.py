@@ -171,25 +171,58 @@ def test_changed_values_open_one_version_and_unchanged_rerun_changes_nothing(tec
     )
 
 
-def test_a_late_cycle_is_loaded_once_it_appears(tec_dag, warehouse, fresh_day):
+@pytest.mark.parametrize("wait_mode", ["reschedule", "deferrable"])
+def test_a_late_cycle_is_loaded_once_it_appears(tec_dag, warehouse, fresh_day, caplog, wait_mode):
+    import logging
+    import threading
+    from datetime import UTC, datetime
+
+    from airflow.models.taskinstance import TaskInstance
     from airflow.models.taskreschedule import TaskReschedule
     from airflow.utils.session import create_session
     from sqlalchemy import func, select
 
     day = fresh_day(date(2025, 6, 4))
-    et.publish(
-        day,
-        "Evening",
-        et.capacity_csv(day, "Evening", LOCATIONS),
-        publish_at=time.time() + 6,
-    )
-    result = run(tec_dag, gas_day=day.isoformat(), cycles=["Evening"], publish_deadline_hours=hours_until(120, day))
+    started = datetime.now(UTC)
+
+    def publish_once_the_sensor_waits():
+        # Published once the sensor gave its slot back, however long the run took to reach it.
+        for _ in range(1200):
+            with create_session() as session:
+                waiting = session.scalar(
+                    select(func.count())
+                    .select_from(TaskInstance)
+                    .where(
+                        TaskInstance.task_id == "cycle.wait_until_published",
+                        TaskInstance.start_date >= started,
+                        TaskInstance.state.in_(["up_for_reschedule", "deferred"]),
+                    )
+                )
+            if waiting:
+                break
+            time.sleep(0.5)
+        et.publish(day, "Evening", et.capacity_csv(day, "Evening", LOCATIONS))
+
+    publisher = threading.Thread(target=publish_once_the_sensor_waits, daemon=True)
+    publisher.start()
+    with caplog.at_level(logging.INFO, logger="airflow.sdk.definitions.dag"):
+        result = run(
+            tec_dag,
+            gas_day=day.isoformat(),
+            cycles=["Evening"],
+            publish_deadline_hours=hours_until(120, day),
+            wait_mode=wait_mode,
+        )
+    publisher.join(timeout=5)
     assert result.state == "success"
     assert slice_counts(warehouse, day) == {"Evening": LOCATIONS}
     [sensor] = [ti for ti in result.get_task_instances() if ti.task_id == "cycle.wait_until_published"]
     with create_session() as session:
         reschedules = session.scalar(select(func.count()).where(TaskReschedule.ti_id == sensor.id))
-    assert reschedules >= 1, "the sensor should have given its slot back while the file was missing"
+    if wait_mode == "reschedule":
+        assert reschedules >= 1, "the sensor should have given its slot back while the file was missing"
+    else:  # the wait went to the trigger (which `dags test` runs in line), not to reschedules
+        assert reschedules == 0 and "running trigger in line" in caplog.text
 
 
 def test_never_published_and_html_error_page_end_skipped_and_the_run_is_not_green(tec_dag, warehouse, fresh_day):

@@ -39,6 +39,17 @@ def answer_params() -> dict[str, Param]:
             description="How often DPS's TO_DFPS folder is listed while waiting",
             section="Waiting",
         ),
+        "wait_mode": Param(
+            "deferrable",
+            enum=["deferrable", "reschedule"],
+            values_display={
+                "deferrable": "Deferrable (the triggerer waits)",
+                "reschedule": "Reschedule (a worker pokes)",
+            },
+            title="Wait mode",
+            description="deferrable: the triggerer waits, no worker slot held; reschedule: a worker pokes",
+            section="Waiting",
+        ),
         "settle_seconds": Param(
             10,
             type="number",

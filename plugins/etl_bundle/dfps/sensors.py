@@ -25,6 +25,11 @@ class DpsAnswerSensor(BaseSensorOperator):
     than the results file has. A service's blip during a poke (an SFTP drop, a Postgres
     restart) is logged and the wait goes on; a permanent error fails the try. All are Params. With
     ``reconcile_from_archive`` it waits for nothing: the run reconciles the answer already archived.
+
+    Deferrable (``deferrable=True``, or the ``wait_mode`` Param "deferrable" when ``deferrable`` is
+    None): between pokes ``DpsAnswerTrigger`` lists the folder from the triggerer with the same rules
+    and hands back to a worker's poke when the answer looks ready, when the late notice falls due,
+    and at the deadline; the poke's verdict is final, so both modes end the same way.
     """
 
     template_fields = ("period",)
@@ -36,6 +41,7 @@ class DpsAnswerSensor(BaseSensorOperator):
         sftp_conn_id: str,
         warehouse_conn_id: str,
         remote_dir: str,
+        deferrable: bool | None = None,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("timeout", timedelta(days=14).total_seconds())  # backstop; wait_hours decides
@@ -44,13 +50,66 @@ class DpsAnswerSensor(BaseSensorOperator):
         self.sftp_conn_id = sftp_conn_id
         self.warehouse_conn_id = warehouse_conn_id
         self.remote_dir = remote_dir
+        self.deferrable = deferrable
 
     def execute(self, context):
         if context["params"].get("reconcile_from_archive"):
             log.info("%s: reconcile_from_archive: the archived answer is used, nothing awaited", self.period)
             return {"from_archive": True, "results": None, "counts": None, "note": "reconcile_from_archive"}
         self.poke_interval = float(context["params"]["poke_interval_seconds"])
-        return super().execute(context)
+        from etl_bundle.common.wait_mode import wants_deferral
+
+        if not wants_deferral(self.deferrable, context["params"]):
+            return super().execute(context)
+        return self.execute_complete(context, {"status": "start"})
+
+    def execute_complete(self, context, event: dict[str, Any]):
+        """A worker's poke (the final say), then back to the trigger when it is not done."""
+        from airflow.sdk.exceptions import AirflowFailException
+
+        if event["status"] == "failed":
+            raise AirflowFailException(event["message"])
+        self.poke_interval = float(context["params"]["poke_interval_seconds"])
+        done = self.poke(context)
+        if done:
+            return done.xcom_value
+        self.defer_wait(context)
+
+    def defer_wait(self, context) -> None:
+        from etl_bundle.common.fiscal import FiscalPeriod
+        from etl_bundle.dfps.receive import answer_records, latest_send
+        from etl_bundle.dfps.triggers import DpsAnswerTrigger
+
+        params = context["params"]
+        period = FiscalPeriod.parse(self.period)
+        now = datetime.now(UTC)  # how long to wait only
+        deadline = context["dag_run"].start_date + timedelta(hours=float(params["wait_hours"]))
+        sends, claims = answer_records(self.warehouse_conn_id)
+        sent_at = latest_send(sends, period)
+        # The worker wakes when the late notice falls due, or hourly while send has not delivered.
+        if sent_at is None:
+            wake_at = now + timedelta(hours=1)
+        elif now < sent_at + timedelta(hours=float(params["late_after_hours"])):
+            wake_at = sent_at + timedelta(hours=float(params["late_after_hours"]))
+        else:
+            wake_at = None
+        self.defer(
+            trigger=DpsAnswerTrigger(
+                period=self.period,
+                sftp_conn_id=self.sftp_conn_id,
+                remote_dir=self.remote_dir,
+                sends=[[send.period.label, send.sent_at.isoformat()] for send in sends],
+                claims=[[name, size, mtime, label] for (name, size, mtime), label in claims.items()],
+                settle_seconds=float(params["settle_seconds"]),
+                min_age_seconds=float(params["min_age_minutes"]) * 60,
+                counts_grace_seconds=float(params["counts_grace_minutes"]) * 60,
+                poke_interval=self.poke_interval,
+                deadline=deadline.isoformat(),
+                wake_at=wake_at.isoformat() if wake_at else None,
+            ),
+            method_name="execute_complete",
+            timeout=timedelta(seconds=self.timeout),
+        )
 
     def poke(self, context):
         from airflow.sdk import PokeReturnValue
@@ -125,11 +184,25 @@ def is_transient(err: BaseException) -> bool:
     does not mend (wrong credentials or host key, a missing folder, a refused permission, a bad query)."""
     import smtplib
 
+    import asyncssh
     import paramiko
     import psycopg
 
     if isinstance(err, paramiko.AuthenticationException | paramiko.BadHostKeyException):
         return False
+    # The trigger's asyncssh: refused credentials or host key, a missing folder or a refused permission
+    # do not mend by waiting; a dropped connection or another protocol error does.
+    if isinstance(
+        err,
+        asyncssh.PermissionDenied
+        | asyncssh.HostKeyNotVerifiable
+        | asyncssh.KeyImportError
+        | asyncssh.SFTPNoSuchFile
+        | asyncssh.SFTPPermissionDenied,
+    ):
+        return False
+    if isinstance(err, asyncssh.Error):
+        return True
     if isinstance(err, psycopg.OperationalError | psycopg.InterfaceError):
         state = getattr(getattr(err, "diag", None), "sqlstate", None) or ""
         return not state.startswith("28") and "authentication failed" not in str(err)

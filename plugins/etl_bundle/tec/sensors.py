@@ -31,19 +31,87 @@ class CyclePublishedSensor(BaseSensorOperator):
     database or share connection lost): logged in one line, and the wait goes on until its
     deadline instead of failing the try. A permanent error (another 4xx, a bad configuration)
     still fails.
+
+    Deferrable (``deferrable=True``, or the ``wait_mode`` Param "deferrable" when ``deferrable`` is
+    None): after one poke here, ``CyclePublishedTrigger`` waits in the triggerer with the same rules
+    and the same deadline, so no worker slot is held; "reschedule" pokes from a worker as before.
+    A look-back or replay target, asked once, never defers.
     """
 
     template_fields = ("target",)
 
-    def __init__(self, *, target: dict[str, Any], http_conn_id: str = "energy_transfer", **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        target: dict[str, Any],
+        http_conn_id: str = "energy_transfer",
+        deferrable: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
         kwargs.setdefault("timeout", timedelta(days=3).total_seconds())  # backstop; the deadline decides
         super().__init__(mode="reschedule", **kwargs)
         self.target = target
         self.http_conn_id = http_conn_id
+        self.deferrable = deferrable
 
     def execute(self, context):
-        self.poke_interval = float(context["params"]["poke_interval_seconds"])
-        return super().execute(context)
+        params = context["params"]
+        self.poke_interval = float(params["poke_interval_seconds"])
+        from etl_bundle.common.wait_mode import wants_deferral
+
+        if not wants_deferral(self.deferrable, params) or self.target.get("lookback") or params.get("replay"):
+            return super().execute(context)
+        done = self.poke(context)  # published already, or past the deadline (skipped): no trigger needed
+        if done:
+            return done.xcom_value
+        self.defer_wait(context)
+
+    def defer_wait(self, context) -> None:
+        from etl_bundle.tec.config import load_config
+        from etl_bundle.tec.transforms import publication_deadline
+        from etl_bundle.tec.triggers import CyclePublishedTrigger, publication_request
+
+        deadline = publication_deadline(
+            date.fromisoformat(self.target["gas_day"]), float(context["params"]["publish_deadline_hours"])
+        )
+        self.defer(
+            trigger=CyclePublishedTrigger(
+                target=self.target,
+                request=publication_request(self.target, load_config()),
+                http_conn_id=self.http_conn_id,
+                deadline=deadline.isoformat(),
+                poke_interval=self.poke_interval,
+            ),
+            method_name="execute_complete",
+            timeout=timedelta(seconds=self.timeout),
+        )
+
+    def execute_complete(self, context, event: dict[str, Any]):
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from etl_bundle.tec.config import target_label
+        from etl_bundle.tec.transforms import Publication, publication_deadline
+
+        if event["status"] == "published":
+            log.info("%s is published as %s", target_label(self.target), event["filename"])
+            return {**self.target, "filename": event["filename"]}
+        if event["status"] == "deadline":
+            deadline = publication_deadline(
+                date.fromisoformat(self.target["gas_day"]), float(context["params"]["publish_deadline_hours"])
+            )
+            publication = Publication(False, event["reason"], event.get("filename"), event.get("found_cycle"))
+            self._deadline_passed(context, deadline, publication)
+        raise AirflowFailException(event.get("message") or f"unexpected trigger event {event!r}")
+
+    def _deadline_passed(self, context, deadline: datetime, publication) -> None:
+        """End skipped, naming the cycle (and mail when only another cycle's file was seen)."""
+        from etl_bundle.tec.config import target_label
+
+        label = target_label(self.target)
+        message = f"{label} was never published by {deadline.isoformat()} (last answer: {publication.reason})"
+        if publication.found_cycle:
+            alert_wrong_cycle(context, self.target, publication, message)
+        self._skip(context, message)
 
     def _skip(self, context, message: str):
         from airflow.sdk.exceptions import AirflowSkipException
@@ -88,10 +156,7 @@ class CyclePublishedSensor(BaseSensorOperator):
         deadline = publication_deadline(date.fromisoformat(target["gas_day"]), float(params["publish_deadline_hours"]))
         # Wall-clock time decides only how long to wait, never what is loaded.
         if datetime.now(UTC) >= deadline:
-            message = f"{label} was never published by {deadline.isoformat()} (last answer: {publication.reason})"
-            if publication.found_cycle:
-                alert_wrong_cycle(context, target, publication, message)
-            self._skip(context, message)
+            self._deadline_passed(context, deadline, publication)
         log.info("%s not published yet (%s); waiting until %s", label, publication.reason, deadline)
         return False
 
