@@ -19,7 +19,7 @@ import pendulum
 from airflow.sdk import DAG, task
 
 from etl_bundle.common.connections import BUNDLE_CONNECTIONS, check_connection
-from etl_bundle.common.dag_defaults import TIMEZONE, default_args
+from etl_bundle.common.dag_defaults import TIMEZONE, default_args, run_failure_alert
 
 with DAG(
     dag_id="bundle_connections_check",
@@ -28,6 +28,7 @@ with DAG(
     catchup=False,
     max_active_runs=1,
     default_args=default_args(retries=1, retry_delay=pendulum.duration(seconds=5)),
+    on_failure_callback=run_failure_alert(),
     tags=["ops"],
     doc_md=__doc__,
 ):

@@ -35,7 +35,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import DAG, conf
 
-from etl_bundle.common.dag_defaults import TIMEZONE, default_args
+from etl_bundle.common.dag_defaults import TIMEZONE, default_args, run_failure_alert
 from etl_bundle.common.fiscal_timetable import FiscalQuarterTimetable
 from etl_bundle.dfps.receive_tasks import answer_params, receive_answer
 from etl_bundle.dfps.send_tasks import period_param, resolve_quarter
@@ -51,6 +51,7 @@ with DAG(
     max_active_runs=1,
     dagrun_timeout=pendulum.duration(days=5),
     default_args=default_args(retries=3, retry_delay=pendulum.duration(minutes=2)),
+    on_failure_callback=run_failure_alert(),
     params={
         "period": period_param(),
         **answer_params(),

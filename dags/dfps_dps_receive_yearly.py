@@ -19,7 +19,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import DAG, CronTriggerTimetable
 
-from etl_bundle.common.dag_defaults import TIMEZONE, default_args
+from etl_bundle.common.dag_defaults import TIMEZONE, default_args, run_failure_alert
 from etl_bundle.dfps.receive_tasks import answer_params, receive_answer
 from etl_bundle.dfps.send_tasks import resolve_previous_year, year_param
 
@@ -31,6 +31,7 @@ with DAG(
     max_active_runs=1,
     dagrun_timeout=pendulum.duration(days=5),
     default_args=default_args(retries=3, retry_delay=pendulum.duration(minutes=2)),
+    on_failure_callback=run_failure_alert(),
     params={"period": year_param(), **answer_params()},
     tags=["dfps", "oracle", "sftp"],
     doc_md=__doc__,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import DAG, CronTriggerTimetable, Param
 
-from etl_bundle.common.dag_defaults import TIMEZONE, default_args
+from etl_bundle.common.dag_defaults import TIMEZONE, default_args, run_failure_alert
 from etl_bundle.common.schema_task import migrate_schema
 from etl_bundle.dfps.send_tasks import WAREHOUSE_CONN_ID, resolve_previous_year, send_to_dps, year_param
 
@@ -28,6 +28,7 @@ with DAG(
     max_active_runs=1,
     dagrun_timeout=pendulum.duration(hours=2),
     default_args=default_args(retries=2, retry_delay=pendulum.duration(minutes=5)),
+    on_failure_callback=run_failure_alert(),
     params={
         "period": year_param(),
         "force": Param(False, type="boolean", description="Send again a year already sent"),

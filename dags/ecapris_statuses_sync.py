@@ -32,7 +32,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import DAG, Asset, CronTriggerTimetable, Param, task
 
-from etl_bundle.common.dag_defaults import TIMEZONE, default_args
+from etl_bundle.common.dag_defaults import TIMEZONE, default_args, run_failure_alert
 from etl_bundle.common.schema_task import migrate_schema
 
 HASURA_CONN_ID = "moped_hasura"
@@ -48,6 +48,7 @@ with DAG(
     max_active_runs=1,
     dagrun_timeout=pendulum.duration(minutes=25),
     default_args=default_args(retries=2, retry_delay=pendulum.duration(minutes=1)),
+    on_failure_callback=run_failure_alert(),
     params={
         "dry_run": Param(False, type="boolean", description="Read and compare only; send nothing"),
         "respect_sync_flag": Param(True, type="boolean", description="Only projects with statuses sync on"),

@@ -40,7 +40,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import DAG, AssetAll, AssetOrTimeSchedule, CronTriggerTimetable, Param, task
 
-from etl_bundle.common.dag_defaults import TIMEZONE, default_args
+from etl_bundle.common.dag_defaults import TIMEZONE, default_args, run_failure_alert
 from etl_bundle.common.schema_task import migrate_schema
 from etl_bundle.invoice.assets import VIEW_ASSETS
 from etl_bundle.reporting.manifest import AGENCY_SLUG_PATTERN, REPORT_TYPES, SCOPES, TABLE_NAME_PATTERN
@@ -58,6 +58,7 @@ with DAG(
     max_active_runs=1,
     dagrun_timeout=pendulum.duration(hours=3),
     default_args=default_args(retries=1, retry_delay=pendulum.duration(minutes=1)),
+    on_failure_callback=run_failure_alert(),
     params={
         "scope": Param("all", enum=list(SCOPES), description="all views, one agency's, or one table"),
         "agency_slug": Param(
