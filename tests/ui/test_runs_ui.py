@@ -102,9 +102,10 @@ def test_a_two_gas_day_backfill_from_the_dialog_gives_two_successful_runs(ui, pu
     try:
         dialog = ui.open_trigger_form(TEC)
         dialog.get_by_text("Backfill", exact=True).click()
-        dates = dialog.locator("input[type='datetime-local'], input[type='date']")
-        dates.nth(0).fill(f"{first.isoformat()}T00:00")
-        dates.nth(1).fill(f"{second.isoformat()}T00:00")
+        # From and To: the two date-time pickers of the Date Range (the Params' date fields come later).
+        dates = dialog.get_by_placeholder("Select date and time")
+        dates.nth(0).fill(f"{first.isoformat()} 00:00")
+        dates.nth(1).fill(f"{second.isoformat()} 00:00")
         dialog.get_by_text("All Runs").first.click()
         dialog.get_by_text("2 runs will be triggered").first.wait_for()
         ui.shot("backfill_dialog_tec")
