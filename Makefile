@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST := $(PY) -m pytest
 
-.PHONY: demo test lint format test-dags test-unit test-integration test-faults-quick test-cluster faults up down seed cluster-up cluster-down bench clean
+.PHONY: demo test lint format test-dags test-unit test-integration test-faults-quick test-cluster test-ui faults up down seed cluster-up cluster-down bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,7 +27,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m devstack up
 	@status=0; \
-	$(MAKE) --no-print-directory -k lint test-dags test-unit test-integration test-faults-quick test-cluster || status=$$?; \
+	$(MAKE) --no-print-directory -k lint test-dags test-unit test-integration test-faults-quick test-cluster test-ui || status=$$?; \
 	$(PY) -m devstack down; \
 	exit $$status
 
@@ -57,6 +57,10 @@ faults: $(STAMP)
 ## test-cluster: the bundle on the devstack's Celery cluster, through the REST API (starts the cluster itself)
 test-cluster: $(STAMP)
 	$(PYTEST) tests/cluster
+
+## test-ui: the Airflow UI in Debian's chromium (Playwright) on the cluster; screenshots in build/ui/
+test-ui: $(STAMP)
+	$(PYTEST) tests/ui
 
 test-faults-quick: $(STAMP)
 	$(PYTEST) -o log_level=INFO -m quick tests/faults

@@ -23,7 +23,7 @@ import pendulum
 from airflow.sdk import DAG, task
 
 from etl_bundle.common.connections import BUNDLE_CONNECTIONS, check_connection
-from etl_bundle.common.dag_defaults import OWNER_LINKS, TIMEZONE, default_args
+from etl_bundle.common.dag_defaults import OWNER_LINKS, TIMEZONE, default_args, run_failure_alert
 
 with DAG(
     dag_id="bundle_connections_check",
@@ -35,6 +35,7 @@ with DAG(
     default_args=default_args(
         retries=1, retry_delay=pendulum.duration(seconds=5), execution_timeout=pendulum.duration(minutes=2)
     ),
+    on_failure_callback=run_failure_alert(),
     tags=["ops"],
     owner_links=OWNER_LINKS,
     doc_md=__doc__,

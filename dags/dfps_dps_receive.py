@@ -148,6 +148,7 @@ from etl_bundle.common.dag_defaults import (
     TEMPLATE_SEARCHPATH,
     TIMEZONE,
     default_args,
+    run_failure_alert,
 )
 from etl_bundle.common.fiscal_timetable import FiscalQuarterTimetable
 from etl_bundle.dfps.receive_tasks import answer_params, receive_answer
@@ -167,6 +168,7 @@ with DAG(
     default_args=default_args(
         retries=3, retry_delay=pendulum.duration(minutes=2), execution_timeout=pendulum.duration(minutes=10)
     ),
+    on_failure_callback=run_failure_alert(),
     params={
         "period": period_param(),
         **answer_params(),

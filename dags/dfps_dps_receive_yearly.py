@@ -25,6 +25,7 @@ from etl_bundle.common.dag_defaults import (
     TEMPLATE_SEARCHPATH,
     TIMEZONE,
     default_args,
+    run_failure_alert,
 )
 from etl_bundle.dfps.receive_tasks import answer_params, receive_answer
 from etl_bundle.dfps.send_tasks import resolve_previous_year, year_param
@@ -40,6 +41,7 @@ with DAG(
     default_args=default_args(
         retries=3, retry_delay=pendulum.duration(minutes=2), execution_timeout=pendulum.duration(minutes=10)
     ),
+    on_failure_callback=run_failure_alert(),
     params={"period": year_param(), **answer_params()},
     tags=["dfps", "oracle", "sftp"],
     doc_md=__doc__,

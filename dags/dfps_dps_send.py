@@ -70,7 +70,14 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import DAG, conf
 
-from etl_bundle.common.dag_defaults import OWNER_LINKS, SQL_FILTERS, TEMPLATE_SEARCHPATH, TIMEZONE, default_args
+from etl_bundle.common.dag_defaults import (
+    OWNER_LINKS,
+    SQL_FILTERS,
+    TEMPLATE_SEARCHPATH,
+    TIMEZONE,
+    default_args,
+    run_failure_alert,
+)
 from etl_bundle.common.fiscal_timetable import FiscalQuarterTimetable
 from etl_bundle.common.schema_task import migrate_schema
 from etl_bundle.dfps.send_tasks import (
@@ -93,6 +100,7 @@ with DAG(
     max_active_runs=1,
     dagrun_timeout=pendulum.duration(hours=2),
     default_args=default_args(retries=2, retry_delay=pendulum.duration(minutes=5), execution_timeout=MIGRATE_TIMEOUT),
+    on_failure_callback=run_failure_alert(),
     params={"period": period_param(), "force": force_param("period")},
     tags=["dfps", "oracle", "sftp"],
     owner_links=OWNER_LINKS,

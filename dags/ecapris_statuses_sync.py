@@ -122,7 +122,14 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import DAG, Asset, CronTriggerTimetable, Param, task
 
-from etl_bundle.common.dag_defaults import OWNER_LINKS, SQL_FILTERS, TEMPLATE_SEARCHPATH, TIMEZONE, default_args
+from etl_bundle.common.dag_defaults import (
+    OWNER_LINKS,
+    SQL_FILTERS,
+    TEMPLATE_SEARCHPATH,
+    TIMEZONE,
+    default_args,
+    run_failure_alert,
+)
 from etl_bundle.common.schema_task import migrate_schema
 from etl_bundle.ecapris.operators import EcaprisStatusPlanOperator, MopedStatusUpsertOperator
 
@@ -145,6 +152,7 @@ with DAG(
     default_args=default_args(
         retries=2, retry_delay=pendulum.duration(minutes=1), execution_timeout=pendulum.duration(minutes=5)
     ),
+    on_failure_callback=run_failure_alert(),
     params={
         "dry_run": Param(
             False,

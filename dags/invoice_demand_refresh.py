@@ -43,7 +43,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import DAG, CronTriggerTimetable, Param, task
 
-from etl_bundle.common.dag_defaults import TIMEZONE, default_args
+from etl_bundle.common.dag_defaults import TIMEZONE, default_args, run_failure_alert
 from etl_bundle.common.schema_task import migrate_schema
 from etl_bundle.invoice.assets import RAW_ASSETS, VIEW_ASSETS
 
@@ -59,6 +59,7 @@ with DAG(
     max_active_runs=1,
     dagrun_timeout=pendulum.duration(hours=3),
     default_args=default_args(retries=2, retry_delay=pendulum.duration(minutes=5)),
+    on_failure_callback=run_failure_alert(),
     params={
         "source_env": Param(
             None,

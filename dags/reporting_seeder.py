@@ -148,7 +148,14 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import DAG, AssetAll, AssetOrTimeSchedule, CronTriggerTimetable, Param, task
 
-from etl_bundle.common.dag_defaults import OWNER_LINKS, SQL_FILTERS, TEMPLATE_SEARCHPATH, TIMEZONE, default_args
+from etl_bundle.common.dag_defaults import (
+    OWNER_LINKS,
+    SQL_FILTERS,
+    TEMPLATE_SEARCHPATH,
+    TIMEZONE,
+    default_args,
+    run_failure_alert,
+)
 from etl_bundle.common.schema_task import migrate_schema
 from etl_bundle.invoice.assets import VIEW_ASSETS
 from etl_bundle.reporting.manifest import AGENCY_SLUG_PATTERN, REPORT_TYPES, SCOPES, TABLE_NAME_PATTERN
@@ -173,6 +180,7 @@ with DAG(
     default_args=default_args(
         retries=1, retry_delay=pendulum.duration(minutes=1), execution_timeout=pendulum.duration(minutes=5)
     ),
+    on_failure_callback=run_failure_alert(),
     params={
         "scope": Param(
             "all",

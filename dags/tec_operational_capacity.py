@@ -52,7 +52,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import DAG, Asset, CronTriggerTimetable, Param, task, task_group
 
-from etl_bundle.common.dag_defaults import TIMEZONE, default_args
+from etl_bundle.common.dag_defaults import TIMEZONE, default_args, run_failure_alert
 from etl_bundle.tec.sensors import CyclePublishedSensor
 
 WAREHOUSE_CONN_ID = "warehouse_postgres"
@@ -67,6 +67,7 @@ with DAG(
     max_active_runs=3,
     dagrun_timeout=pendulum.duration(hours=40),
     default_args=default_args(retries=3, retry_delay=pendulum.duration(minutes=1)),
+    on_failure_callback=run_failure_alert(),
     params={
         "gas_day": Param(None, type=["null", "string"], format="date", description="Gas day to load (YYYY-MM-DD)"),
         "endpoints": Param(None, type=["null", "array"], items={"type": "string"}, description="Endpoint keys"),

@@ -35,7 +35,7 @@ def _devstack_environment() -> dict[str, str] | None:
 
 def _wants_integration(args: list[str]) -> bool:
     selected = [a for a in args if not a.startswith("-")] or ["tests"]
-    tiers = ("integration", "faults", "cluster")
+    tiers = ("integration", "faults", "cluster", "ui")
     return any(any(tier in a for tier in tiers) or a.rstrip("/").endswith("tests") for a in selected)
 
 

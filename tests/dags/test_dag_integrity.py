@@ -60,14 +60,16 @@ def test_policy_doc_owner_tags_retries(dagbag):
             assert task.retries is not None and task.retries >= 0, f"{dag_id}.{task.task_id}: retries not set"
 
 
-def test_policy_every_task_alerts_by_email_on_failure(dagbag):
-    from etl_bundle.common.dag_defaults import EmailAlert
+def test_policy_every_dag_alerts_once_per_failed_run(dagbag):
+    """One mail per failed run (the DAG's callback), not one per failed task instance."""
+    from etl_bundle.common.dag_defaults import RunFailureAlert
 
     for dag_id, dag in dagbag.dags.items():
+        callbacks = dag.on_failure_callback
+        callbacks = callbacks if isinstance(callbacks, list) else [callbacks]
+        assert sum(isinstance(cb, RunFailureAlert) for cb in callbacks) == 1, f"{dag_id}: no run failure alert"
         for task in dag.tasks:
-            callbacks = task.on_failure_callback
-            callbacks = callbacks if isinstance(callbacks, list) else [callbacks]
-            assert any(isinstance(cb, EmailAlert) for cb in callbacks), f"{dag_id}.{task.task_id}: no email alert"
+            assert not isinstance(task.on_failure_callback, RunFailureAlert), f"{dag_id}.{task.task_id}"
 
 
 PARSE_PROBE = """
