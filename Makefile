@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST := $(PY) -m pytest
 
-.PHONY: demo test lint format test-dags test-unit test-integration test-faults-quick test-cluster test-ui faults up down seed cluster-up cluster-down bench clean
+.PHONY: demo test lint format test-dags test-unit test-integration test-faults-quick test-cluster test-ui faults up down seed cluster-up cluster-down bench bench-cluster clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -83,6 +83,10 @@ cluster-down:
 
 bench: $(STAMP)
 	$(PY) benchmarks/parse_time.py
+
+## bench-cluster: the cluster's memory, the demo on it against `airflow dags test`, the cost of waiting (QUICK=1: short windows)
+bench-cluster: $(STAMP)
+	$(PY) benchmarks/cluster.py $(if $(filter 1,$(QUICK)),--quick)
 
 clean: down
 	rm -rf .devstack
