@@ -92,6 +92,9 @@ full snapshot of the source as of when it runs; rerun it instead. The logical da
 
 from __future__ import annotations
 
+# Named here so the dag-processor pre-imports it in its parent, once, instead of in every parse's
+# child (~0.5 s): etl_bundle.invoice.operators subclasses its SQLCheckOperator.
+import airflow.providers.common.sql.operators.sql  # noqa: F401
 import pendulum
 from airflow.sdk import DAG, CronTriggerTimetable, Param
 
