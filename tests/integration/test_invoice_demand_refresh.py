@@ -166,6 +166,7 @@ def test_full_refresh_end_to_end(invoice_dag, warehouse):
     assert task_states(result) == {
         "migrate_schema": ["success"],
         "load_raw_tables": ["success"],
+        "check_raw_counts": ["success"],
         "refresh_views": ["success"],
     }
     seeded = invoice_data.items(DOCUMENTS)
@@ -253,6 +254,46 @@ def test_full_refresh_end_to_end(invoice_dag, warehouse):
         "SELECT DISTINCT month FROM analytics.demands_summary WHERE month !~ '^[0-9]{4}-[0-9]{2}$'"
     ).fetchall()
     assert months == []
+
+
+def test_each_raw_asset_event_carries_its_tables_counts(invoice_dag, warehouse):
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+
+    result = run_dag(invoice_dag, SMALL_PAGES)
+    assert result.state == "success"
+    loaded = xcom_value(result, DAG_ID, "load_raw_tables")
+    with create_session() as session:
+        events = (
+            session.query(AssetModel.name, AssetEvent.extra)
+            .join(AssetEvent.asset)
+            .filter(AssetEvent.source_run_id == result.run_id, AssetModel.name.like("warehouse.raw.%"))
+        )
+        extras = {name.removeprefix("warehouse.raw."): extra for name, extra in events}
+    assert set(extras) == set(RAW_TABLES)
+    for table, extra in extras.items():
+        assert extra["rows"] == loaded[table]["loaded"] == loaded[table]["built"], table
+        assert (extra["scanned"], extra["rejected"]) == (loaded[table]["scanned"], loaded[table]["rejected"])
+    assert extras["cases"]["rows"] == DOCUMENTS + DOCUMENTS // 10
+
+
+def test_a_backfill_is_refused(invoice_dag, warehouse):
+    """A full snapshot has nothing to backfill: allowed_run_types refuses it with a clear message."""
+    import pendulum
+    from airflow.exceptions import DagRunTypeNotAllowed
+    from airflow.models.backfill import _create_backfill
+
+    assert run_dag(invoice_dag, SMALL_PAGES).state == "success"  # the DAG is serialized in the metadata DB
+    with pytest.raises(DagRunTypeNotAllowed, match="does not allow backfill runs"):
+        _create_backfill(
+            dag_id=DAG_ID,
+            from_date=pendulum.datetime(2026, 3, 1, tz="UTC"),
+            to_date=pendulum.datetime(2026, 3, 3, tz="UTC"),
+            max_active_runs=1,
+            reverse=False,
+            dag_run_conf=None,
+            triggering_user_name="test",
+        )
 
 
 def test_summary_months_follow_the_timezone_variable(invoice_dag, warehouse, monkeypatch):

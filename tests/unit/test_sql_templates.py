@@ -14,10 +14,15 @@ from etl_bundle.tec.transforms import TARGET_COLUMNS
 TEMPLATES = sql_templates()
 # What each pipeline's templates are rendered with, as its code renders them.
 CONTEXT_BY_FOLDER = {
-    "common": {"schema": "curated", "name": "demands_archived"},
+    "common": {
+        "schema": "curated",
+        "name": "demands_archived",
+        "views": [("curated", "demands_archived")],
+        "concurrently": True,
+    },
     "dfps": {},
     "ecapris": {"id_count": 3},
-    "invoice": {"table": "cases", "schema": "curated", "view": "demands_archived"},
+    "invoice": {"tables": ["cases", "audit"]},
     "reporting": {
         "schema": "reporting",
         "name": "canned_sales",

@@ -32,7 +32,6 @@ from etl_bundle.invoice.transforms import (
     SOURCES,
     RejectedItemError,
     SourceTable,
-    checked_timezone,
     item_key,
     json_text,
     storable_text,
@@ -65,6 +64,52 @@ class QuarantinedItem:
     field: str
     reason: str
     item: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class LoadStatements:
+    """The load's SQL: one clear and one count statement per raw table, the quarantine's two."""
+
+    clear: dict[str, str]
+    count: dict[str, str]
+    prune: str
+    insert_reject: str
+
+    @classmethod
+    def from_rendered(
+        cls, tables: list[str], *, clear: str, count: str, prune: str, insert_reject: str
+    ) -> LoadStatements:
+        """From the templates as rendered (clear and count: one statement per table, in ``tables``' order)."""
+        from etl_bundle.operators.matview import sql_statements
+
+        by_table = {}
+        for name, rendered in (("clear", clear), ("count", count)):
+            statements = sql_statements(rendered)
+            if len(statements) != len(tables):
+                raise ValueError(f"{name}: {len(statements)} statements for {len(tables)} tables")
+            by_table[name] = dict(zip(tables, statements, strict=True))
+        return cls(**by_table, prune=prune.strip(), insert_reject=insert_reject.strip())
+
+    @classmethod
+    def rendered(cls, sources: tuple[SourceTable, ...] = SOURCES) -> LoadStatements:
+        """Rendered here, for callers outside Airflow (benchmarks, tests); the operator has Airflow render them."""
+        tables = [source.name for source in sources]
+        return cls.from_rendered(
+            tables,
+            **{
+                field: render_sql(f"invoice/{template}.sql", dialect="postgres", tables=tables)
+                for field, template in LOAD_TEMPLATES.items()
+            },
+        )
+
+
+# LoadStatements' fields and the templates under include/sql/invoice/ they come from.
+LOAD_TEMPLATES = {
+    "clear": "clear_tables",
+    "count": "count_tables",
+    "prune": "prune_rejects",
+    "insert_reject": "insert_reject",
+}
 
 
 def _storable(value: Any) -> Any:
@@ -120,7 +165,9 @@ def load_raw_tables(
     allow_empty: bool,
     reject_retention_days: int = DEFAULT_REJECT_RETENTION_DAYS,
     sources: tuple[SourceTable, ...] = SOURCES,
+    statements: LoadStatements | None = None,
 ) -> dict[str, dict[str, Any]]:
+    """The atomic full refresh (module doc); ``statements`` as Airflow rendered them, else rendered here."""
     from airflow.providers.amazon.aws.hooks.dynamodb import DynamoDBHook
     from airflow.providers.postgres.hooks.postgres import PostgresHook
 
@@ -133,6 +180,7 @@ def load_raw_tables(
 
     import psycopg
 
+    statements = statements or LoadStatements.rendered(sources)
     hook = PostgresHook(postgres_conn_id=pg_conn_id)
     conn = quarantine = None
     results: dict[str, dict[str, Any]] = {}
@@ -144,7 +192,7 @@ def load_raw_tables(
                 quarantine = hook.get_conn()
         if quarantine is not None:
             with values_kept_out("pruning raw.load_rejects"):
-                pruned = _prune_rejects(quarantine, reject_retention_days)
+                pruned = _prune_rejects(quarantine, reject_retention_days, statements.prune)
             log.info("raw.load_rejects: %d rows older than %d days deleted", pruned, reject_retention_days)
             results["load_rejects"] = {"retention_days": reject_retention_days, "pruned": pruned}
         for source in sources:
@@ -159,6 +207,7 @@ def load_raw_tables(
                 run_id=run_id,
                 max_bad_rows=max_bad_rows,
                 allow_empty=allow_empty,
+                statements=statements,
             )
             log.info(
                 "raw.%s from %s: scanned %d, built %d, rejected %d, loaded %s",
@@ -192,9 +241,9 @@ def load_raw_tables(
     return results
 
 
-def _prune_rejects(quarantine, retention_days: int) -> int:
+def _prune_rejects(quarantine, retention_days: int, sql: str) -> int:
     with quarantine.cursor() as cur:
-        cur.execute(render_sql("invoice/prune_rejects.sql", dialect="postgres"), {"days": retention_days})
+        cur.execute(sql, {"days": retention_days})
         pruned = cur.rowcount
     quarantine.commit()
     return pruned
@@ -212,6 +261,7 @@ def _load_table(
     run_id: str | None,
     max_bad_rows: int,
     allow_empty: bool,
+    statements: LoadStatements,
 ) -> TableResult:
     from airflow.sdk.exceptions import AirflowFailException
 
@@ -255,7 +305,7 @@ def _load_table(
                 pass
         else:
             with values_kept_out(f"load of raw.{source.name} rolled back, all four raw tables unchanged"):
-                cursor.execute(render_sql("invoice/clear_table.sql", dialect="postgres", table=source.name))
+                cursor.execute(statements.clear[source.name])
                 copy_rows(
                     cursor,
                     ("raw", source.name),
@@ -268,11 +318,11 @@ def _load_table(
         # The rejects are kept even when the load fails; but if the database is gone (a restart),
         # their insert fails too, and the load's own error is the one to raise (the retry rescans).
         try:
-            _record_rejects(result, quarantine, rejects, run_id)
+            _record_rejects(result, quarantine, rejects, run_id, statements.insert_reject)
         except DatabaseError as err:
             log.warning("%s (the load's own error follows)", err)
         raise
-    _record_rejects(result, quarantine, rejects, run_id)
+    _record_rejects(result, quarantine, rejects, run_id, statements.insert_reject)
     if result.built == 0 and not allow_empty:
         raise AirflowFailException(
             f"{dynamodb_table} gave no row for raw.{source.name} ({result.scanned} items scanned, "
@@ -280,7 +330,7 @@ def _load_table(
         )
     if cursor is not None:
         with values_kept_out(f"count of raw.{source.name}"):
-            cursor.execute(render_sql("invoice/count_table.sql", dialect="postgres", table=source.name))
+            cursor.execute(statements.count[source.name])
             result.loaded = cursor.fetchone()[0]
         if result.loaded != result.built:
             raise AirflowFailException(
@@ -289,14 +339,16 @@ def _load_table(
     return result
 
 
-def _record_rejects(result: TableResult, quarantine, rejects: list[QuarantinedItem], run_id: str | None) -> None:
+def _record_rejects(
+    result: TableResult, quarantine, rejects: list[QuarantinedItem], run_id: str | None, sql: str
+) -> None:
     result.rejected = len(rejects)
     result.rejected_by_field = dict(Counter(reject.field for reject in rejects))
     with values_kept_out(f"quarantine of raw.{result.table}'s rejected items"):
-        _quarantine(quarantine, rejects, run_id)
+        _quarantine(quarantine, rejects, run_id, sql)
 
 
-def _quarantine(quarantine, rejects: list[QuarantinedItem], run_id: str | None) -> None:
+def _quarantine(quarantine, rejects: list[QuarantinedItem], run_id: str | None, sql: str) -> None:
     for reject in rejects[:20]:
         log.warning("raw.%s key %s field %s rejected: %s", reject.table, reject.key, reject.field, reject.reason)
     if quarantine is None or not rejects:
@@ -304,7 +356,7 @@ def _quarantine(quarantine, rejects: list[QuarantinedItem], run_id: str | None) 
     with quarantine.cursor() as cur:
         # Once per (run, table, key): a retry of the run finds its rows there and adds none.
         cur.executemany(
-            render_sql("invoice/insert_reject.sql", dialect="postgres"),
+            sql,
             [
                 {
                     "run_id": run_id,
@@ -320,49 +372,20 @@ def _quarantine(quarantine, rejects: list[QuarantinedItem], run_id: str | None) 
     quarantine.commit()  # its own transaction: the quarantine outlives a rolled-back load
 
 
-# The original's refresh order (its orchestrator's one transaction): the summary reads the
-# two curated views; curated.verifyplus (Verify+'s raw.verifyplus) sits between, as there.
-CURATED_VIEWS = (("curated", "demands_archived"), ("curated", "demands_uploaded"))
-VERIFYPLUS = ("curated", "verifyplus")
-SUMMARY_VIEW = ("analytics", "demands_summary")
+def verifyplus_status(refreshed: bool, raw_exists: bool) -> str:
+    """What became of curated.verifyplus in a refresh (the task's result says it)."""
+    if refreshed:
+        return "refreshed"
+    if raw_exists:
+        status = "raw.verifyplus exists but curated.verifyplus does not: not refreshed"
+        log.warning("%s (the migration creates it where raw.verifyplus existed then)", status)
+        return status
+    return "absent (no raw.verifyplus)"
 
 
-def refresh_views(pg_conn_id: str, *, summary_timezone: str) -> dict[str, Any]:
-    """Refresh the views CONCURRENTLY in one transaction, in the original's order; their row counts,
-    the documents the template rule left out, and what became of curated.verifyplus."""
-    from airflow.providers.postgres.hooks.postgres import PostgresHook
-
-    summary_timezone = checked_timezone(summary_timezone)
-    counts: dict[str, int] = {}
-    with (
-        values_kept_out("refresh of the views rolled back, all unchanged"),
-        PostgresHook(postgres_conn_id=pg_conn_id).get_conn() as conn,
-    ):
-        # Read by analytics.demands_summary's month (see migration 0001); local to this transaction.
-        conn.execute(render_sql("invoice/set_summary_timezone.sql", dialect="postgres"), {"timezone": summary_timezone})
-
-        def exists(schema: str, name: str) -> bool:
-            sql = render_sql("invoice/relation_exists.sql", dialect="postgres")
-            return conn.execute(sql, {"relation": f"{schema}.{name}"}).fetchone()[0]
-
-        views = list(CURATED_VIEWS)
-        if exists(*VERIFYPLUS):
-            views.append(VERIFYPLUS)
-            verifyplus = "refreshed"
-        elif exists("raw", "verifyplus"):
-            verifyplus = "raw.verifyplus exists but curated.verifyplus does not: not refreshed"
-            log.warning("%s (the migration creates it where raw.verifyplus existed then)", verifyplus)
-        else:
-            verifyplus = "absent (no raw.verifyplus)"
-        views.append(SUMMARY_VIEW)
-        for schema, name in views:
-            conn.execute(render_sql("invoice/refresh_view.sql", dialect="postgres", schema=schema, view=name))
-        for schema, name in views:
-            sql = render_sql("invoice/count_view.sql", dialect="postgres", schema=schema, view=name)
-            counts[f"{schema}.{name}"] = conn.execute(sql).fetchone()[0]
-        excluded = template_exclusions(
-            conn.execute(render_sql("invoice/template_exclusions.sql", dialect="postgres")).fetchall()
-        )
+def refresh_summary(counts: dict[str, int], verifyplus: str, exclusion_rows, summary_timezone: str) -> dict[str, Any]:
+    """The refresh's result: each view's rows, the documents the template rule left out, curated.verifyplus."""
+    excluded = template_exclusions(exclusion_rows)
     log.info("views refreshed (months in %s): %s; curated.verifyplus %s", summary_timezone, counts, verifyplus)
     log.info(
         'documents left out by the template rule: %d (template id without a template: %d, a "client" template: %d)',
