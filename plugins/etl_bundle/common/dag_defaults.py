@@ -15,6 +15,7 @@ from etl_bundle.common.paths import SQL_DIR
 from etl_bundle.common.sql import quote_identifier
 
 OWNER = "data-engineering"
+OWNER_LINKS = {OWNER: "mailto:data-engineering@example.org"}
 TIMEZONE = "America/Chicago"
 # Every DAG passes both to ``DAG(...)``: Airflow then renders the ``.sql`` files its
 # operators name, and identifiers enter SQL text only through ``ident`` (checked, quoted).
