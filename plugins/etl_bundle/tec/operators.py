@@ -158,8 +158,15 @@ class CapacityQualityGateOperator(SQLCheckOperator):
             "cycle_id": stored_cycle,
             "own_rows": loaded["parsed_rows"] + loaded.get("kept_rejected", 0),
         }
+        # SQLCheckOperator.execute's own check, on the last statement's row: for a list of
+        # statements get_first returns each one's row, which its all() would always pass.
+        records = self.get_db_hook().get_first(self.sql, self.parameters)[-1]
+        self.log.info("Record: %s", records)
         try:
-            super().execute(context)
+            if not records:
+                self._raise_exception(f"The following query returned zero rows: {self.sql}")
+            elif not all(records):
+                self._raise_exception(f"Test failed.\nQuery:\n{self.sql}\nResults:\n{records!s}")
         except AirflowFailException as err:
             raise AirflowFailException(
                 f"quality gate failed for {loaded['file']} in {loaded['table']}: {err}"
