@@ -103,6 +103,24 @@ def test_one_gas_day_end_to_end(tec_dag, warehouse, fresh_day):
     ).fetchone()
     assert [str(v) for v in row[:4]] == first_line[6:10]
     assert row[4] == "energy_transfer"
+    # Each cycle's update of the Asset carries its counts, for the Assets view.
+    extras = asset_event_extras(result)
+    assert sorted(extra["cycle"] for extra in extras) == ["Evening", "Intraday 1", "Intraday 2", "Intraday 3"]
+    assert {(e["rows_loaded"], e["rows_rejected"], e["versions_opened"], e["skipped"]) for e in extras} == {
+        (20, 0, 20, False)
+    }
+
+
+def asset_event_extras(result) -> list[dict]:
+    from airflow.models.asset import AssetEvent
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        return [
+            event.extra
+            for event in session.scalars(select(AssetEvent).where(AssetEvent.source_run_id == result.run_id))
+        ]
 
 
 def test_changed_values_open_one_version_and_unchanged_rerun_changes_nothing(tec_dag, warehouse, fresh_day):

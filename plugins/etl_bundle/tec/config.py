@@ -11,6 +11,12 @@ from etl_bundle.common.sql import check_identifier
 
 CONFIG_PATH = INCLUDE_DIR / "tec" / "energy_transfer.yaml"
 
+# The cycles and endpoints configured in CONFIG_PATH, in its order, as the trigger form's
+# choices: constants, so parsing the DAG reads no file (tests/unit/test_tec_operators.py
+# fails when the yaml and these differ).
+CYCLE_CHOICES = ("Timely", "Evening", "Intraday 1", "Intraday 2", "Intraday 3", "Final")
+ENDPOINT_CHOICES = ("tw_operational_capacity",)
+
 
 def load_config(path: Path | None = None) -> dict[str, Any]:
     import yaml

@@ -113,6 +113,10 @@ def download(
             downloaded_at=time.time(),
         )
 
+    # Not HttpHook.run_with_advanced_retry: it retries only around hook.run, which raises on a
+    # 403/429 (check_response) with the status text alone, so the Retry-After header (how long
+    # to wait, or whether to give up for the next poke) would be lost; here the answer is read
+    # first and the same tenacity does the retrying.
     retrying = tenacity.retry(
         retry=tenacity.retry_if_exception_type((TransientHttpError, requests.ConnectionError, requests.Timeout)),
         stop=tenacity.stop_any(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -33,21 +34,49 @@ class MergeCounts:
     skipped: str | None = None  # why nothing was written (an older file than the slice's newest)
 
 
-def _sql(name: str, schema: str, table: str) -> str:
+# The statements merge_capacity runs, by name: the operator passes them rendered by Airflow
+# (shown in the UI); a direct call renders them here.
+MERGE_STATEMENTS = (
+    "slice_newest_observation",
+    "slice_load_record",
+    "slice_is_new",
+    "history_open_from_target",
+    "stage",
+    "rejected_keys_stage",
+    "history_close",
+    "history_open",
+    "merge",
+    "delete_missing",
+    "rejected_keys_kept",
+    "rejects_clear",
+    "rejects_insert",
+)
+
+
+def sql_context(schema: str, table: str) -> dict[str, Any]:
+    """What the tec templates need besides the dialect: the table and its columns."""
+    return {"schema": schema, "table": table, "columns": TARGET_COLUMNS, "update_columns": UPDATE_COLUMNS}
+
+
+def _sql(name: str, schema: str, table: str, statements: Mapping[str, str] | None = None) -> str:
+    if statements is not None:
+        return statements[name].strip()
     return render_sql(
         f"tec/{name}.sql",
         dialect="postgres",
-        schema=schema,
-        table=table,
-        columns=TARGET_COLUMNS,
-        update_columns=UPDATE_COLUMNS,
+        **sql_context(schema, table),
     )
 
 
 def lock_slice(cur, schema: str, table: str, measure_date: date, cycle_id: str) -> None:
     """Wait for, then hold until the transaction ends, the lock of one table's day and cycle:
     its loads, and each load's quality gate, run one at a time."""
-    cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"{schema}.{table}:{measure_date}:{cycle_id}",))
+    cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (slice_lock_key(schema, table, measure_date, cycle_id),))
+
+
+def slice_lock_key(schema: str, table: str, measure_date: date, cycle_id: str) -> str:
+    """The text whose hash names a slice's advisory lock (include/sql/tec/slice_lock.sql takes it too)."""
+    return f"{schema}.{table}:{measure_date}:{cycle_id}"
 
 
 def rejected_keys(parsed: ParsedFile) -> list[tuple[str | None, str | None]]:
@@ -76,6 +105,7 @@ def merge_capacity(
     cycle_id: str,
     observed_at: datetime,
     run_id: str | None,
+    statements: Mapping[str, str] | None = None,
 ) -> MergeCounts:
     """Replace one (measure_date, cycle_id) slice with the file's rows, keeping history.
 
@@ -90,7 +120,8 @@ def merge_capacity(
     (nothing written, ``skipped`` says why). A key whose row was rejected keeps its row
     and current version. A slice loaded for the first time skips the staging table and
     the upsert (nothing to compare with). Database errors are re-raised without the
-    rows' values (``etl_bundle.common.db_errors``).
+    rows' values (``etl_bundle.common.db_errors``). ``statements`` are the templates of
+    MERGE_STATEMENTS already rendered (by Airflow, in the operator); else rendered here.
     """
     from etl_bundle.common.db_errors import values_kept_out
 
@@ -104,7 +135,7 @@ def merge_capacity(
             with conn.cursor() as cur:
                 # One loader at a time per table, day and cycle (a backfill and a rerun may overlap).
                 lock_slice(cur, schema, table, measure_date, cycle_id)
-                cur.execute(_sql("slice_newest_observation", schema, table), slice_params)
+                cur.execute(_sql("slice_newest_observation", schema, table, statements), slice_params)
                 newest = cur.fetchone()[0]
                 if newest is not None and observed_at < newest:
                     counts.skipped = (
@@ -114,9 +145,9 @@ def merge_capacity(
                     conn.rollback()
                     counts.staged = 0
                     return counts
-                _write_slice(cur, schema, table, parsed, counts, slice_params, history_params)
+                _write_slice(cur, schema, table, parsed, counts, slice_params, history_params, statements)
                 cur.execute(
-                    _sql("slice_load_record", schema, table),
+                    _sql("slice_load_record", schema, table, statements),
                     {
                         **history_params,
                         "source_file": parsed.filename,
@@ -132,19 +163,21 @@ def merge_capacity(
     return counts
 
 
-def _write_slice(cur, schema, table, parsed: ParsedFile, counts: MergeCounts, slice_params, history_params) -> None:
-    cur.execute(_sql("slice_is_new", schema, table), slice_params)
+def _write_slice(
+    cur, schema, table, parsed: ParsedFile, counts: MergeCounts, slice_params, history_params, statements=None
+) -> None:
+    cur.execute(_sql("slice_is_new", schema, table, statements), slice_params)
     if cur.fetchone()[0]:
         # First load of the slice (most loads): nothing to compare with, so the
         # rows go straight into the table and open their first versions.
         copy_rows(cur, (schema, table), TARGET_COLUMNS, parsed.rows, types=TARGET_TYPES)
-        cur.execute(_sql("history_open_from_target", schema, table), history_params)
+        cur.execute(_sql("history_open_from_target", schema, table, statements), history_params)
         counts.inserted, counts.versions_opened = counts.staged, cur.rowcount
     else:
-        cur.execute(_sql("stage", schema, table))
+        cur.execute(_sql("stage", schema, table, statements))
         copy_rows(cur, ("capacity_stage",), TARGET_COLUMNS, parsed.rows, types=TARGET_TYPES)
         cur.execute("ANALYZE capacity_stage")  # a temporary table has no statistics until asked
-        cur.execute(_sql("rejected_keys_stage", schema, table))
+        cur.execute(_sql("rejected_keys_stage", schema, table, statements))
         keys = rejected_keys(parsed)
         if keys:
             copy_rows(cur, ("capacity_rejected_keys",), ("loc", "loc_name"), keys, types=("text", "text"))
@@ -153,20 +186,20 @@ def _write_slice(cur, schema, table, parsed: ParsedFile, counts: MergeCounts, sl
         # The history's statistics lag a slice loaded minutes ago (estimated at 1 row), which
         # makes a nested loop over the whole file look cheap: 50,000 rows took minutes that way.
         cur.execute("SET LOCAL enable_nestloop = off")
-        cur.execute(_sql("history_close", schema, table), history_params)
+        cur.execute(_sql("history_close", schema, table, statements), history_params)
         counts.versions_closed = cur.rowcount
-        cur.execute(_sql("history_open", schema, table), history_params)
+        cur.execute(_sql("history_open", schema, table, statements), history_params)
         counts.versions_opened = cur.rowcount
-        cur.execute(_sql("merge", schema, table))
+        cur.execute(_sql("merge", schema, table, statements))
         counts.inserted, counts.updated = cur.fetchone()
-        cur.execute(_sql("delete_missing", schema, table), slice_params)
+        cur.execute(_sql("delete_missing", schema, table, statements), slice_params)
         counts.deleted = cur.rowcount
-        cur.execute(_sql("rejected_keys_kept", schema, table), slice_params)
+        cur.execute(_sql("rejected_keys_kept", schema, table, statements), slice_params)
         counts.kept_rejected = cur.fetchone()[0]
-    cur.execute(_sql("rejects_clear", schema, table), slice_params)
+    cur.execute(_sql("rejects_clear", schema, table, statements), slice_params)
     if parsed.rejects:
         cur.executemany(
-            _sql("rejects_insert", schema, table),
+            _sql("rejects_insert", schema, table, statements),
             [
                 {
                     **slice_params,
@@ -207,9 +240,11 @@ def load_published_cycle(
     dry_run: bool,
     max_rejected_rows: int,
     replay: bool = False,
+    statements: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Download the published file again, archive it, parse it, and merge it (unless ``dry_run``).
-    With ``replay`` the newest archived file is loaded instead (Energy Transfer not asked)."""
+    With ``replay`` the newest archived file is loaded instead (Energy Transfer not asked).
+    ``statements``: the merge's SQL already rendered (see ``merge_capacity``)."""
     from airflow.providers.postgres.hooks.postgres import PostgresHook
     from airflow.sdk.exceptions import AirflowFailException
 
@@ -289,6 +324,7 @@ def load_published_cycle(
             cycle_id=cycle_id(published["cycle"]),
             observed_at=observed_at,
             run_id=run_id,
+            statements=statements,
         )
     finally:
         conn.close()
