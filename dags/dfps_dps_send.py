@@ -79,7 +79,6 @@ from etl_bundle.common.dag_defaults import (
     run_failure_alert,
 )
 from etl_bundle.common.fiscal_timetable import FiscalQuarterTimetable
-from etl_bundle.common.schema_task import migrate_schema
 from etl_bundle.dfps.send_tasks import (
     MIGRATE_TIMEOUT,
     WAREHOUSE_CONN_ID,
@@ -88,6 +87,7 @@ from etl_bundle.dfps.send_tasks import (
     resolve_quarter,
     send_to_dps,
 )
+from etl_bundle.operators.migrations import SchemaMigrationOperator
 
 with DAG(
     dag_id="dfps_dps_send",
@@ -108,4 +108,4 @@ with DAG(
     user_defined_filters=SQL_FILTERS,
     doc_md=__doc__,
 ):
-    migrate_schema("dfps", WAREHOUSE_CONN_ID) >> send_to_dps(resolve_quarter())
+    SchemaMigrationOperator(pipeline="dfps", postgres_conn_id=WAREHOUSE_CONN_ID) >> send_to_dps(resolve_quarter())

@@ -24,7 +24,6 @@ from etl_bundle.common.dag_defaults import (
     default_args,
     run_failure_alert,
 )
-from etl_bundle.common.schema_task import migrate_schema
 from etl_bundle.dfps.send_tasks import (
     MIGRATE_TIMEOUT,
     WAREHOUSE_CONN_ID,
@@ -33,6 +32,7 @@ from etl_bundle.dfps.send_tasks import (
     send_to_dps,
     year_param,
 )
+from etl_bundle.operators.migrations import SchemaMigrationOperator
 
 with DAG(
     dag_id="dfps_dps_send_yearly",
@@ -51,4 +51,4 @@ with DAG(
     user_defined_filters=SQL_FILTERS,
     doc_md=__doc__,
 ):
-    migrate_schema("dfps", WAREHOUSE_CONN_ID) >> send_to_dps(resolve_previous_year())
+    SchemaMigrationOperator(pipeline="dfps", postgres_conn_id=WAREHOUSE_CONN_ID) >> send_to_dps(resolve_previous_year())

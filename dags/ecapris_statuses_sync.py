@@ -130,8 +130,8 @@ from etl_bundle.common.dag_defaults import (
     default_args,
     run_failure_alert,
 )
-from etl_bundle.common.schema_task import migrate_schema
 from etl_bundle.ecapris.operators import EcaprisStatusPlanOperator, MopedStatusUpsertOperator
+from etl_bundle.operators.migrations import SchemaMigrationOperator
 
 HASURA_CONN_ID = "moped_hasura"
 ORACLE_CONN_ID = "ecapris_oracle"
@@ -218,4 +218,4 @@ with DAG(
         outlets=[STATUSES_ASSET],
         execution_timeout=pendulum.duration(minutes=10),
     )
-    migrate_schema("ecapris", WAREHOUSE_CONN_ID) >> planned >> upsert
+    SchemaMigrationOperator(pipeline="ecapris", postgres_conn_id=WAREHOUSE_CONN_ID) >> planned >> upsert

@@ -106,13 +106,13 @@ from etl_bundle.common.dag_defaults import (
     default_args,
     run_failure_alert,
 )
-from etl_bundle.common.schema_task import migrate_schema
 from etl_bundle.invoice.assets import RAW_ASSETS, VIEW_ASSETS
 from etl_bundle.invoice.operators import (
     DynamoDBScanToPostgresOperator,
     InvoiceViewsRefreshOperator,
     RawCountsCheckOperator,
 )
+from etl_bundle.operators.migrations import SchemaMigrationOperator
 
 WAREHOUSE_CONN_ID = "warehouse_postgres"
 AWS_CONN_ID = "invoice_aws"
@@ -216,4 +216,4 @@ with DAG(
         execution_timeout=pendulum.duration(minutes=30),
     )
 
-    migrate_schema("invoice", WAREHOUSE_CONN_ID) >> load >> check >> refresh
+    SchemaMigrationOperator(pipeline="invoice", postgres_conn_id=WAREHOUSE_CONN_ID) >> load >> check >> refresh

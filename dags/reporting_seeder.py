@@ -156,8 +156,8 @@ from etl_bundle.common.dag_defaults import (
     default_args,
     run_failure_alert,
 )
-from etl_bundle.common.schema_task import migrate_schema
 from etl_bundle.invoice.assets import VIEW_ASSETS
+from etl_bundle.operators.migrations import SchemaMigrationOperator
 from etl_bundle.reporting.manifest import AGENCY_SLUG_PATTERN, REPORT_TYPES, SCOPES, TABLE_NAME_PATTERN
 from etl_bundle.reporting.operators import ReportingPlanOperator, ReportingViewRefreshOperator
 
@@ -261,5 +261,5 @@ with DAG(
 
         return check_outcome(WAREHOUSE_CONN_ID, planned, context["run_id"])
 
-    migrate_schema("reporting", WAREHOUSE_CONN_ID) >> planned
+    SchemaMigrationOperator(pipeline="reporting", postgres_conn_id=WAREHOUSE_CONN_ID) >> planned
     refreshed >> check_outcome(planned)

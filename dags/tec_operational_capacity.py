@@ -209,7 +209,11 @@ from etl_bundle.common.dag_defaults import (
     run_failure_alert,
 )
 from etl_bundle.tec.config import CYCLE_CHOICES, ENDPOINT_CHOICES
-from etl_bundle.tec.operators import CapacityCycleMergeOperator, CapacityQualityGateOperator
+from etl_bundle.tec.operators import (
+    CapacityCycleMergeOperator,
+    CapacityQualityGateOperator,
+    CapacitySchemaMigrationOperator,
+)
 from etl_bundle.tec.sensors import CyclePublishedSensor
 
 WAREHOUSE_CONN_ID = "warehouse_postgres"
@@ -324,13 +328,9 @@ with DAG(
 
         return plan_cycles(context["params"], context.get("data_interval_start"), context["dag_run"].run_after)
 
-    @task(execution_timeout=pendulum.duration(minutes=15))
-    def migrate_schema(**context) -> dict[str, list[str]]:
-        """Apply the pending migrations of each loaded endpoint's table (Alembic, under a lock).
-        Timeout 15 min: a migration takes seconds, the rest is a wait behind another run's."""
-        from etl_bundle.tec.schema import migrate_endpoints
-
-        return migrate_endpoints(WAREHOUSE_CONN_ID, context["params"]["endpoints"])
+    migrate_schema = CapacitySchemaMigrationOperator(
+        postgres_conn_id=WAREHOUSE_CONN_ID, execution_timeout=pendulum.duration(minutes=15)
+    )
 
     @task_group
     def cycle(target):
@@ -367,4 +367,4 @@ with DAG(
 
     targets = plan_cycles()
     cycles = cycle.expand(target=targets)
-    migrate_schema() >> cycles >> check_cycles(targets)
+    migrate_schema >> cycles >> check_cycles(targets)

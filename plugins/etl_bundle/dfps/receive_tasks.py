@@ -11,7 +11,6 @@ from datetime import timedelta
 
 from airflow.sdk import Asset, Param
 
-from etl_bundle.common.schema_task import migrate_schema
 from etl_bundle.dfps.operators import (
     DpsAnswerCollectOperator,
     DpsAnswerRemoveOperator,
@@ -22,6 +21,7 @@ from etl_bundle.dfps.operators import (
 )
 from etl_bundle.dfps.send_tasks import ORACLE_CONN_ID, SFTP_CONN_ID, SHARE_CONN_ID, WAREHOUSE_CONN_ID
 from etl_bundle.dfps.sensors import DpsAnswerSensor
+from etl_bundle.operators.migrations import SchemaMigrationOperator
 
 REMOTE_DIR_FROM_DPS = "to_dfps"
 RECONCILIATION_ASSET = Asset(name="dfps.dps_reconciliation")
@@ -140,7 +140,7 @@ def receive_answer(period) -> None:
             "(a hung listing fails and the next poke retries)."
         ),
     )
-    migrate_schema("dfps", WAREHOUSE_CONN_ID) >> answer
+    SchemaMigrationOperator(pipeline="dfps", postgres_conn_id=WAREHOUSE_CONN_ID) >> answer
     collected = DpsAnswerCollectOperator(
         task_id="collect_answer",
         period=period,

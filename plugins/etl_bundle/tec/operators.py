@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 from airflow.providers.common.sql.operators.sql import SQLCheckOperator
 
-from etl_bundle.operators.base import SqlTemplatedOperator
+from etl_bundle.operators.base import BundleOperator, SqlTemplatedOperator
 
 
 def _table_context(endpoint_name: str) -> dict[str, Any]:
@@ -172,3 +172,22 @@ class CapacityQualityGateOperator(SQLCheckOperator):
                 f"quality gate failed for {loaded['file']} in {loaded['table']}: {err}"
             ) from None
         return {"checked": True, "file": loaded["file"], "table": loaded["table"]}
+
+
+class CapacitySchemaMigrationOperator(BundleOperator):
+    """Applies the pending migrations of each loaded endpoint's table (Alembic, under a lock;
+    one version table per target table). The endpoints are the run's `endpoints` Param
+    (empty: every enabled one). Returns the revisions applied per table.
+    Timeout 15 min: a migration takes seconds, the rest is a wait behind another run's.
+    """
+
+    ui_color = "#eef3e2"
+
+    def __init__(self, *, postgres_conn_id: str, task_id: str = "migrate_schema", **kwargs: Any) -> None:
+        super().__init__(task_id=task_id, **kwargs)
+        self.postgres_conn_id = postgres_conn_id
+
+    def execute(self, context: Any) -> dict[str, list[str]]:
+        from etl_bundle.tec.schema import migrate_endpoints
+
+        return migrate_endpoints(self.postgres_conn_id, context["params"]["endpoints"])
