@@ -149,3 +149,58 @@ def test_dfps_receive_runs_period_by_period_with_send(dagbag):
     assert receive.start_date == send.start_date
     sensor = receive.get_task("wait_for_dps_answer")
     assert sensor.mode == "reschedule"
+
+
+# TaskFlow is for glue only: planning what to map over, picking a period, a run's verdict,
+# probing a connection. Every step that writes to a target is an operator class; a new
+# @task goes here with its reason, or becomes an operator.
+_CONNECTION_PROBES = {
+    f"check_{conn_id}"
+    for conn_id in (
+        "warehouse_postgres",
+        "ecapris_oracle",
+        "dfps_oracle",
+        "invoice_aws",
+        "dps_sftp",
+        "energy_transfer",
+        "smtp_default",
+        "network_share",
+        "moped_hasura",
+    )
+}
+GLUE_TASKS: dict[str, set[str]] = {
+    "bundle_connections_check": _CONNECTION_PROBES,  # each proves one connection answers
+    "dfps_dps_send": {"resolve_quarter"},  # picks the period
+    "dfps_dps_send_yearly": {"resolve_previous_year"},
+    "dfps_dps_receive": {"resolve_quarter"},
+    "dfps_dps_receive_yearly": {"resolve_previous_year"},
+    "ecapris_statuses_sync": {"list_subprojects"},  # the ids to read
+    "reporting_seeder": {"check_outcome"},  # the run's verdict from its XComs
+    "tec_operational_capacity": {"plan_cycles", "check_cycles"},  # what to map over; the verdict
+}
+
+
+def _is_taskflow(task) -> bool:
+    # A @task (mapped or not) reports "@task" (or "@task.<kind>") as its operator name.
+    return str(task.operator_name).startswith("@task")
+
+
+def test_every_task_has_a_doc(dagbag):
+    for dag_id, dag in dagbag.dags.items():
+        for task in dag.tasks:
+            doc = task.doc_md or task.doc or task.doc_rst or task.doc_yaml or task.doc_json
+            assert doc and doc.strip(), f"{dag_id}.{task.task_id}: no doc (a docstring or doc_md)"
+
+
+def test_writers_are_operators_and_taskflow_is_glue(dagbag):
+    for dag_id, dag in dagbag.dags.items():
+        for task in dag.tasks:
+            if not _is_taskflow(task):
+                continue
+            assert not task.outlets, f"{dag_id}.{task.task_id}: a @task emitting an Asset writes a target"
+            assert task.task_id in GLUE_TASKS.get(dag_id, {}), (
+                f"{dag_id}.{task.task_id}: a @task that is not declared glue in GLUE_TASKS; "
+                "a step that writes to a target is an operator class"
+            )
+    for dag_id, tasks in GLUE_TASKS.items():
+        assert set(tasks) <= set(dagbag.dags[dag_id].task_ids), f"{dag_id}: GLUE_TASKS names tasks it lacks"

@@ -84,19 +84,59 @@ def _context(dag, dialect: str) -> dict:
     }
 
 
+# Tasks whose SQL renders only with an upstream task's XCom (the cycle's table): their own
+# test renders them through Airflow with a recorded upstream value.
+RENDERED_BY_THEIR_OWN_TEST = {
+    ("tec_operational_capacity", "cycle.load"): "tests/unit/test_tec_operators.py",
+    ("tec_operational_capacity", "cycle.quality_gate"): "tests/unit/test_tec_operators.py",
+}
+
+
+def _xcom_fields(task) -> set[str]:
+    from airflow.sdk.definitions.xcom_arg import XComArg
+
+    return {field for field in task.template_fields if isinstance(getattr(task, field, None), XComArg)}
+
+
+def _rendered(task, dag, dialect):
+    """The task's SQL fields as Airflow renders them: through the operator's own
+    ``render_template_fields`` (where it adds its dialect, tables or views), on a copy."""
+    import copy
+
+    from airflow.sdk.definitions.mappedoperator import MappedOperator
+
+    context = _context(dag, dialect)
+    if isinstance(task, MappedOperator):
+        return {f: task.render_template(_value(task, f), context, dag.get_template_env()) for f in task.template_fields}
+    copied = copy.deepcopy(task)
+    # An upstream's XCom (a period, the files found) is known at run time only; the SQL is not.
+    copied.template_fields = tuple(f for f in task.template_fields if f not in _xcom_fields(task))
+    copied.render_template_fields(context, dag.get_template_env())
+    return {field: getattr(copied, field) for field in task.template_fields}
+
+
 def test_every_templated_sql_renders_and_parses_in_its_dialect(sql_fields):
     import sqlglot
 
+    from tests.conftest import PROJECT_ROOT
+
     assert EXPECTED <= {(dag.dag_id, task.task_id, field) for dag, task, field, _ in sql_fields}
-    for dag, task, field, value in sql_fields:
+    checked = 0
+    for dag, task, field, _ in sql_fields:
+        own_test = RENDERED_BY_THEIR_OWN_TEST.get((dag.dag_id, task.task_id))
+        if own_test:
+            assert _xcom_fields(task) and (PROJECT_ROOT / own_test).is_file(), (dag.dag_id, task.task_id)
+            continue
         dialect = _dialect(_conn_id(task, field))
-        rendered = task.render_template(value, _context(dag, dialect), dag.get_template_env())
+        rendered = _rendered(task, dag, dialect)[field]
         where = f"{dag.dag_id}.{task.task_id}.{field} ({dialect})"
         for sql in rendered if isinstance(rendered, list | tuple) else [rendered]:
             assert isinstance(sql, str) and not sql.endswith(".sql"), f"{where}: file not rendered: {sql!r}"
             assert "{{" not in sql and "{%" not in sql, f"{where}: Jinja left in {sql!r}"
             statements = [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
             assert statements, f"{where}: no statement in {sql!r}"
+            checked += 1
+    assert checked >= len(EXPECTED)
 
 
 def test_sql_operators_take_their_connections_dialect(sql_fields):
