@@ -5,7 +5,7 @@ Sends DPS the children in DFPS care for a fiscal quarter, so DPS can match them
 against its missing-person records: **one run per fiscal quarter** (fiscal year from
 Sep 1), `[dfps_dps] send_delay_days` (10) after the quarter ends.
 
-**Tasks:** `migrate_schema` (the `dfps` migrations) and `resolve_quarter` (TaskFlow glue:
+**Tasks:** `migrate_schema` (`SchemaMigrationOperator`: the `dfps` migrations) and `resolve_quarter` (TaskFlow glue:
 which period) → `send_to_dps` (`ChildrenInCareToDpsOperator`: the whole exchange) →
 `mail_send_summary` (`DpsSendSummaryMailOperator`: the success mail, once per run).
 
