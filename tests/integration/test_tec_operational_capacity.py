@@ -203,24 +203,40 @@ def test_a_late_cycle_is_loaded_once_it_appears(tec_dag, warehouse, fresh_day, c
     day = fresh_day(date(2025, 6, 4))
     started = datetime.now(UTC)
 
-    def publish_once_the_sensor_waits():
-        # Published once the sensor gave its slot back, however long the run took to reach it.
-        for _ in range(1200):
-            with create_session() as session:
-                waiting = session.scalar(
+    # `dags test` runs a trigger in line with the task instance back in QUEUED (never DEFERRED
+    # in the metadata DB), so the deferred wait is seen by its log line; a reschedule by its state.
+    trigger_running = threading.Event()
+
+    class TriggerInLine(logging.Handler):
+        def emit(self, record):
+            if "running trigger in line" in record.getMessage():
+                trigger_running.set()
+
+    def sensor_rescheduled() -> bool:
+        with create_session() as session:
+            return bool(
+                session.scalar(
                     select(func.count())
                     .select_from(TaskInstance)
                     .where(
                         TaskInstance.task_id == "cycle.wait_until_published",
                         TaskInstance.start_date >= started,
-                        TaskInstance.state.in_(["up_for_reschedule", "deferred"]),
+                        TaskInstance.state == "up_for_reschedule",
                     )
                 )
-            if waiting:
+            )
+
+    def publish_once_the_sensor_waits():
+        # Published once the sensor gave its slot back, however long the run took to reach it.
+        for _ in range(1200):
+            if trigger_running.is_set() or sensor_rescheduled():
                 break
             time.sleep(0.5)
         et.publish(day, "Evening", et.capacity_csv(day, "Evening", LOCATIONS))
 
+    dag_log = logging.getLogger("airflow.sdk.definitions.dag")
+    watcher = TriggerInLine()
+    dag_log.addHandler(watcher)
     publisher = threading.Thread(target=publish_once_the_sensor_waits, daemon=True)
     publisher.start()
     with caplog.at_level(logging.INFO, logger="airflow.sdk.definitions.dag"):
@@ -232,6 +248,7 @@ def test_a_late_cycle_is_loaded_once_it_appears(tec_dag, warehouse, fresh_day, c
             wait_mode=wait_mode,
         )
     publisher.join(timeout=5)
+    dag_log.removeHandler(watcher)
     assert result.state == "success"
     assert slice_counts(warehouse, day) == {"Evening": LOCATIONS}
     [sensor] = [ti for ti in result.get_task_instances() if ti.task_id == "cycle.wait_until_published"]
