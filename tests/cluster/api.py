@@ -106,9 +106,24 @@ class AirflowApi:
         ended = []
         for run in runs["dag_runs"]:
             if run["dag_id"] in dag_ids:
-                self.request("PATCH", f"/dags/{run['dag_id']}/dagRuns/{run['dag_run_id']}", json={"state": "failed"})
+                self._end_run(run["dag_id"], run["dag_run_id"])
                 ended.append((run["dag_id"], run["dag_run_id"]))
         return ended
+
+    def _end_run(self, dag_id: str, run_id: str, attempts: int = 5) -> None:
+        """Mark one run failed. The scheduler may be writing the same dag_run row at that moment
+        (a run it has just created): the API then answers 500 (a database error); ask again."""
+        path = f"/dags/{dag_id}/dagRuns/{run_id}"
+        for attempt in range(attempts):
+            response = self.session.request(
+                "PATCH", f"{self.base_url}/api/v2{path}", json={"state": "failed"}, timeout=60
+            )
+            if response.ok or self.get(path)["state"] in FINISHED:
+                return
+            assert response.status_code >= 500 and attempt < attempts - 1, (
+                f"PATCH {path}: {response.status_code} {response.text[:2000]}"
+            )
+            time.sleep(2)
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
         return self.get(f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances", limit=1000)["task_instances"]
