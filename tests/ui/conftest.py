@@ -65,11 +65,12 @@ class Ui:
     def dag_details(self, dag_id: str) -> dict:
         return self.api.get(f"/dags/{dag_id}/details")
 
-    def open_trigger_form(self, dag_id: str):
+    def open_trigger_form(self, dag_id: str, *, has_params: bool = True):
         page = self.open(f"/dags/{dag_id}")
         page.get_by_role("button", name="Trigger Dag", exact=True).click()
         dialog = page.get_by_role("dialog")
-        dialog.get_by_text("Run Parameters").first.wait_for()
+        # A DAG without Params has no "Run Parameters" section; every form has Advanced Options.
+        dialog.get_by_text("Run Parameters" if has_params else "Advanced Options").first.wait_for()
         # Params with a `section` sit in accordions of their own: open every closed one.
         for trigger in dialog.locator("button[aria-expanded=false]").all():
             if "Advanced Options" not in trigger.inner_text():
