@@ -86,6 +86,7 @@ def test_invoice_loads_the_four_tables_and_refreshes_the_views(airflow_api, demo
     assert airflow_api.task_states(dag_id, run_id) == {
         "migrate_schema": ["success"],
         "load_raw_tables": ["success"],
+        "check_raw_counts": ["success"],
         "refresh_views": ["success"],
     }
     seeded = invoice_data.items(SEED_SIZE)
