@@ -69,8 +69,11 @@ class Ui:
         page = self.open(f"/dags/{dag_id}")
         page.get_by_role("button", name="Trigger Dag", exact=True).click()
         dialog = page.get_by_role("dialog")
-        # A DAG without Params has no "Run Parameters" section; every form has Advanced Options.
-        dialog.get_by_text("Run Parameters" if has_params else "Advanced Options").first.wait_for()
+        # Every form has Advanced Options. Params sit in accordions: "Run Parameters" for those
+        # without a `section`, one per section (a DAG whose Params all have one has no "Run Parameters").
+        dialog.get_by_text("Advanced Options").first.wait_for()
+        if has_params:
+            dialog.locator("button[aria-expanded]").filter(has_not_text="Advanced Options").first.wait_for()
         # Params with a `section` sit in accordions of their own: open every closed one.
         for trigger in dialog.locator("button[aria-expanded=false]").all():
             if "Advanced Options" not in trigger.inner_text():
