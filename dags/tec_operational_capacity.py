@@ -208,6 +208,7 @@ from etl_bundle.common.dag_defaults import (
     default_args,
     run_failure_alert,
 )
+from etl_bundle.common.wait_mode import wait_mode_param
 from etl_bundle.tec.config import CYCLE_CHOICES, ENDPOINT_CHOICES
 from etl_bundle.tec.operators import (
     CapacityCycleMergeOperator,
@@ -282,17 +283,7 @@ with DAG(
             description="A file with more rejected rows fails without loading anything.",
             section="Limits",
         ),
-        "wait_mode": Param(
-            "deferrable",
-            enum=["deferrable", "reschedule"],
-            values_display={
-                "deferrable": "Deferrable (the triggerer waits)",
-                "reschedule": "Reschedule (a worker pokes)",
-            },
-            title="Wait mode",
-            description="deferrable: the triggerer waits, no worker slot held; reschedule: a worker pokes",
-            section="Waiting",
-        ),
+        "wait_mode": wait_mode_param(),
         "lookback_days": Param(
             None,
             type=["null", "integer"],

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from airflow.sdk import Asset, Param
 
+from etl_bundle.common.wait_mode import wait_mode_param
 from etl_bundle.dfps.operators import (
     DpsAnswerCollectOperator,
     DpsAnswerRemoveOperator,
@@ -39,17 +40,7 @@ def answer_params() -> dict[str, Param]:
             description="How often DPS's TO_DFPS folder is listed while waiting",
             section="Waiting",
         ),
-        "wait_mode": Param(
-            "deferrable",
-            enum=["deferrable", "reschedule"],
-            values_display={
-                "deferrable": "Deferrable (the triggerer waits)",
-                "reschedule": "Reschedule (a worker pokes)",
-            },
-            title="Wait mode",
-            description="deferrable: the triggerer waits, no worker slot held; reschedule: a worker pokes",
-            section="Waiting",
-        ),
+        "wait_mode": wait_mode_param(),
         "settle_seconds": Param(
             10,
             type="number",
