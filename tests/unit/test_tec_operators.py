@@ -70,7 +70,8 @@ def parse_postgres(statement: str) -> None:
 
 
 def test_the_merge_renders_every_statement_through_airflow(tec_dag, monkeypatch):
-    from etl_bundle.tec.load import MERGE_STATEMENTS, _sql
+    from etl_bundle.tec.config import MERGE_STATEMENTS
+    from etl_bundle.tec.load import _sql
 
     task = render(tec_dag, "cycle.load", "published", PUBLISHED, monkeypatch)
     assert set(task.sql) == set(MERGE_STATEMENTS)

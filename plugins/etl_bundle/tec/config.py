@@ -83,3 +83,22 @@ def plan_targets(
 
 def target_label(target: dict[str, Any]) -> str:
     return f"{target['endpoint']} {target['cycle']} of gas day {target['gas_day']}"
+
+
+# The merge's statements, in the order a load runs them: include/sql/tec/<name>.sql. Here, not in
+# tec.load, so the DAG file names them without importing the loader at parse time.
+MERGE_STATEMENTS = (
+    "slice_newest_observation",
+    "slice_load_record",
+    "slice_is_new",
+    "history_open_from_target",
+    "stage",
+    "rejected_keys_stage",
+    "history_close",
+    "history_open",
+    "merge",
+    "delete_missing",
+    "rejected_keys_kept",
+    "rejects_clear",
+    "rejects_insert",
+)

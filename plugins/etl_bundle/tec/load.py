@@ -36,21 +36,6 @@ class MergeCounts:
 
 # The statements merge_capacity runs, by name: the operator passes them rendered by Airflow
 # (shown in the UI); a direct call renders them here.
-MERGE_STATEMENTS = (
-    "slice_newest_observation",
-    "slice_load_record",
-    "slice_is_new",
-    "history_open_from_target",
-    "stage",
-    "rejected_keys_stage",
-    "history_close",
-    "history_open",
-    "merge",
-    "delete_missing",
-    "rejected_keys_kept",
-    "rejects_clear",
-    "rejects_insert",
-)
 
 
 def sql_context(schema: str, table: str) -> dict[str, Any]:
@@ -121,7 +106,7 @@ def merge_capacity(
     and current version. A slice loaded for the first time skips the staging table and
     the upsert (nothing to compare with). Database errors are re-raised without the
     rows' values (``etl_bundle.common.db_errors``). ``statements`` are the templates of
-    MERGE_STATEMENTS already rendered (by Airflow, in the operator); else rendered here.
+    tec.config.MERGE_STATEMENTS already rendered (by Airflow, in the operator); else rendered here.
     """
     from etl_bundle.common.db_errors import values_kept_out
 

@@ -78,7 +78,7 @@ class CapacityCycleMergeOperator(SqlTemplatedOperator):
         sql: dict[str, str] | None = None,
         **kwargs: Any,
     ) -> None:
-        from etl_bundle.tec.load import MERGE_STATEMENTS
+        from etl_bundle.tec.config import MERGE_STATEMENTS
 
         kwargs.setdefault("execution_timeout", timedelta(minutes=30))
         super().__init__(**kwargs)
