@@ -9,6 +9,19 @@ from typing import Any
 FINISHED = {"success", "failed"}
 
 
+def wait_until(condition, *, timeout: float = 600, interval: float = 3, what="condition"):
+    """``condition()``'s first truthy value, asked every ``interval`` seconds. After ``timeout``
+    a TimeoutError names ``what`` (a callable is asked then, to say the state it was left in)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"{what() if callable(what) else what} not reached after {timeout:.0f} s")
+        time.sleep(interval)
+
+
 class AirflowApi:
     """A tiny client of Airflow's public REST API."""
 
@@ -46,19 +59,19 @@ class AirflowApi:
 
     def wait_for_runs(self, runs: list[tuple[str, str]], timeout: float = 600) -> dict[tuple[str, str], str]:
         """Wait until every ``(dag_id, run_id)`` has finished; their final states."""
-        deadline = time.monotonic() + timeout
         states: dict[tuple[str, str], str] = {}
-        while True:
+
+        def all_finished() -> bool:
             for dag_id, run_id in runs:
                 if (dag_id, run_id) not in states:
                     state = self.get(f"/dags/{dag_id}/dagRuns/{run_id}")["state"]
                     if state in FINISHED:
                         states[(dag_id, run_id)] = state
-            if len(states) == len(runs):
-                return states
-            unfinished = [run for run in runs if run not in states]
-            assert time.monotonic() < deadline, f"not finished after {timeout:.0f} s: {unfinished}"
-            time.sleep(2)
+            return len(states) == len(runs)
+
+        unfinished = lambda: f"every run finished ({[run for run in runs if run not in states]} not)"  # noqa: E731
+        wait_until(all_finished, timeout=timeout, interval=2, what=unfinished)
+        return states
 
     def delete_runs(self, dag_id: str) -> None:
         """Every run of ``dag_id`` deleted (a backfill would otherwise reuse a run at one of its dates)."""
@@ -75,8 +88,8 @@ class AirflowApi:
         """
         body = {"dag_id": dag_id, "from_date": from_date, "to_date": to_date, "reprocess_behavior": "completed"}
         backfill = self.request("POST", "/backfills", json={**body, **options})
-        deadline = time.monotonic() + timeout
-        while True:
+
+        def finished_runs() -> list[dict] | None:
             self.fail_scheduled_runs([dag_id])
             runs = self.get(
                 f"/dags/{dag_id}/dagRuns",
@@ -87,10 +100,9 @@ class AirflowApi:
                 limit=100,
             )["dag_runs"]
             done = self.get(f"/backfills/{backfill['id']}")["completed_at"]
-            if runs and done and all(run["state"] in FINISHED for run in runs):
-                return runs
-            assert time.monotonic() < deadline, f"backfill {backfill['id']} not done: {runs}"
-            time.sleep(3)
+            return runs if runs and done and all(run["state"] in FINISHED for run in runs) else None
+
+        return wait_until(finished_runs, timeout=timeout, what=f"backfill {backfill['id']} done")
 
     def fail_scheduled_runs(self, dag_ids: list[str]) -> list[tuple[str, str]]:
         """Unfinished scheduled (and asset-triggered) runs of ``dag_ids`` marked failed, as a user would in
@@ -172,22 +184,30 @@ def run_demo(api: AirflowApi, logical_date: str, timeout: float = 1800) -> dict[
     assert not any(demo.DEMO_ARGS.values()), "the demo passes arguments this runner does not translate"
     results: dict[str, dict[str, Any]] = {}
     for phase in demo_phases():
-        for dag_id in phase:
-            api.unpause(dag_id)
-        try:
-            started = time.monotonic()
-            runs = [(dag_id, api.trigger(dag_id, logical_date=logical_date)) for dag_id in phase]
-            pending = dict(runs)
-            while pending:
-                api.fail_scheduled_runs(phase)
-                for dag_id, run_id in list(pending.items()):
-                    state = api.get(f"/dags/{dag_id}/dagRuns/{run_id}")["state"]
-                    if state in FINISHED:
-                        results[dag_id] = {"run_id": run_id, "state": state, "seconds": time.monotonic() - started}
-                        del pending[dag_id]
-                assert time.monotonic() - started < timeout, f"not finished after {timeout:.0f} s: {pending}"
-                time.sleep(1)
-        finally:
-            for dag_id in phase:
-                api.pause(dag_id)
+        results.update(_run_phase(api, phase, logical_date, timeout))
     return results
+
+
+def _run_phase(api: AirflowApi, phase: list[str], logical_date: str, timeout: float) -> dict[str, dict[str, Any]]:
+    """One phase's DAGs unpaused, triggered together and waited for; each one's run, state and seconds."""
+    for dag_id in phase:
+        api.unpause(dag_id)
+    try:
+        started = time.monotonic()
+        pending = {dag_id: api.trigger(dag_id, logical_date=logical_date) for dag_id in phase}
+        results: dict[str, dict[str, Any]] = {}
+
+        def phase_finished() -> bool:
+            api.fail_scheduled_runs(phase)
+            for dag_id, run_id in list(pending.items()):
+                state = api.get(f"/dags/{dag_id}/dagRuns/{run_id}")["state"]
+                if state in FINISHED:
+                    results[dag_id] = {"run_id": run_id, "state": state, "seconds": time.monotonic() - started}
+                    del pending[dag_id]
+            return not pending
+
+        wait_until(phase_finished, timeout=timeout, interval=1, what=lambda: f"the phase finished (left: {pending})")
+        return results
+    finally:
+        for dag_id in phase:
+            api.pause(dag_id)

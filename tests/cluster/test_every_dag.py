@@ -79,7 +79,12 @@ def test_ecapris_lands_every_reviewed_status_of_mopeds_projects(airflow_api, dem
 def test_invoice_loads_the_four_tables_and_refreshes_the_views(airflow_api, demo, warehouse):
     from devstack import invoice_data
     from etl_bundle.invoice import transforms as t
-    from tests.integration.test_invoice_demand_refresh import assert_contract, excluded_by_template, expected_rows
+    from tests.integration.test_invoice_demand_refresh import (
+        assert_contract,
+        assert_seed_rejects,
+        assert_views_match_seed,
+        expected_rows,
+    )
 
     dag_id = "invoice_demand_refresh"
     run_id = ran(airflow_api, demo, dag_id)
@@ -95,29 +100,9 @@ def test_invoice_loads_the_four_tables_and_refreshes_the_views(airflow_api, demo
     assert [tuple(r) for r in cases] == sorted(
         expected_rows(t.build_case, seeded["-documents"]), key=lambda r: (r[0], r[2])
     )
-    rejects = warehouse.execute(
-        "SELECT table_name, item_key, field FROM raw.load_rejects WHERE run_id = %s ORDER BY 2", (run_id,)
-    ).fetchall()
-    assert rejects == [
-        ("cases", "BAD-CUSTOMER-TYPE (version 1)", "customerId"),
-        ("metadata", "BAD-HISTORY", "documentStatusHistory"),
-        ("cases", "BAD-JSON (version 1)", "claimInfo"),
-        ("cases", "BAD-NO-CUSTOMER (version 1)", "customerId"),
-        ("cases", "BAD-OVERSIZED (version 1)", "claimInfo.claimNumber"),
-    ]
+    assert_seed_rejects(warehouse, run_id)
     assert_contract(warehouse)
-    views = dict(
-        warehouse.execute(
-            "SELECT 'archived', count(*) FROM curated.demands_archived UNION ALL "
-            "SELECT 'uploaded', count(*) FROM curated.demands_uploaded UNION ALL "
-            "SELECT 'summary_uploaded', sum(uploaded) FROM analytics.demands_summary UNION ALL "
-            "SELECT 'summary_archived', sum(archived) FROM analytics.demands_summary"
-        ).fetchall()
-    )
-    excluded = [n for n in range(SEED_SIZE) if excluded_by_template(n)]
-    assert views["uploaded"] == SEED_SIZE - len(excluded)
-    assert views["archived"] == len([n for n in range(0, SEED_SIZE, 4) if not excluded_by_template(n)])
-    assert views["summary_uploaded"] == views["uploaded"] and views["summary_archived"] == views["archived"]
+    views, _ = assert_views_match_seed(warehouse, SEED_SIZE)
     summary = airflow_api.xcom(dag_id, run_id, "refresh_views")
     assert summary["views"]["curated.demands_uploaded"] == views["uploaded"]
 

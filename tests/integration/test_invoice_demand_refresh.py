@@ -133,6 +133,37 @@ def excluded_by_template(n: int) -> bool:
     return invoice_data.template_id(n) in (invoice_data.MISSING_TEMPLATE_ID, "TPL-5")
 
 
+def assert_seed_rejects(warehouse, run_id: str) -> None:
+    """The seed's bad items, each quarantined by ``run_id`` naming its field."""
+    rejects = warehouse.execute(
+        "SELECT table_name, item_key, field FROM raw.load_rejects WHERE run_id = %s ORDER BY 2", (run_id,)
+    ).fetchall()
+    assert rejects == [
+        ("cases", "BAD-CUSTOMER-TYPE (version 1)", "customerId"),
+        ("metadata", "BAD-HISTORY", "documentStatusHistory"),
+        ("cases", "BAD-JSON (version 1)", "claimInfo"),
+        ("cases", "BAD-NO-CUSTOMER (version 1)", "customerId"),
+        ("cases", "BAD-OVERSIZED (version 1)", "claimInfo.claimNumber"),
+    ]
+
+
+def assert_views_match_seed(warehouse, documents: int) -> tuple[dict, list[int]]:
+    """The views' counts for a seed of ``documents``, the template rule applied; (counts, excluded)."""
+    views = dict(
+        warehouse.execute(
+            "SELECT 'archived', count(*) FROM curated.demands_archived UNION ALL "
+            "SELECT 'uploaded', count(*) FROM curated.demands_uploaded UNION ALL "
+            "SELECT 'summary_uploaded', sum(uploaded) FROM analytics.demands_summary UNION ALL "
+            "SELECT 'summary_archived', sum(archived) FROM analytics.demands_summary"
+        ).fetchall()
+    )
+    excluded = [n for n in range(documents) if excluded_by_template(n)]
+    assert views["uploaded"] == documents - len(excluded)
+    assert views["archived"] == len([n for n in range(0, documents, 4) if not excluded_by_template(n)])
+    assert views["summary_uploaded"] == views["uploaded"] and views["summary_archived"] == views["archived"]
+    return views, excluded
+
+
 @pytest.fixture(scope="module")
 def invoice_dag(bundle_dags, devstack_state):
     resource = invoice_data.dynamodb(devstack_state)
@@ -200,30 +231,9 @@ def test_full_refresh_end_to_end(invoice_dag, warehouse):
     ).fetchall()
     assert audit == [("DemandArchived", DOCUMENTS // 4 + tied, DOCUMENTS // 4 + tied)]  # payload projected
 
-    rejects = warehouse.execute(
-        "SELECT table_name, item_key, field FROM raw.load_rejects WHERE run_id = %s ORDER BY 2", (result.run_id,)
-    ).fetchall()
-    assert rejects == [
-        ("cases", "BAD-CUSTOMER-TYPE (version 1)", "customerId"),
-        ("metadata", "BAD-HISTORY", "documentStatusHistory"),
-        ("cases", "BAD-JSON (version 1)", "claimInfo"),
-        ("cases", "BAD-NO-CUSTOMER (version 1)", "customerId"),
-        ("cases", "BAD-OVERSIZED (version 1)", "claimInfo.claimNumber"),
-    ]
-
+    assert_seed_rejects(warehouse, result.run_id)
     assert_contract(warehouse)
-    views = dict(
-        warehouse.execute(
-            "SELECT 'archived', count(*) FROM curated.demands_archived UNION ALL "
-            "SELECT 'uploaded', count(*) FROM curated.demands_uploaded UNION ALL "
-            "SELECT 'summary_uploaded', sum(uploaded) FROM analytics.demands_summary UNION ALL "
-            "SELECT 'summary_archived', sum(archived) FROM analytics.demands_summary"
-        ).fetchall()
-    )
-    excluded = [n for n in range(DOCUMENTS) if excluded_by_template(n)]
-    assert views["uploaded"] == DOCUMENTS - len(excluded)
-    assert views["archived"] == len([n for n in range(0, DOCUMENTS, 4) if not excluded_by_template(n)])
-    assert views["summary_uploaded"] == views["uploaded"] and views["summary_archived"] == views["archived"]
+    views, excluded = assert_views_match_seed(warehouse, DOCUMENTS)
 
     summary = xcom_value(result, DAG_ID, "refresh_views")
     missing = len([n for n in excluded if invoice_data.template_id(n) == invoice_data.MISSING_TEMPLATE_ID])

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -122,16 +121,6 @@ def shot_on_failure(request):
     yield
     if getattr(request.node, "ui_failed", False) and "ui" in request.fixturenames:
         request.getfixturevalue("ui").shot(f"FAILED_{request.node.name}")
-
-
-def wait_until(condition, timeout: float = 600, poll: float = 3, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"{what} not reached after {timeout:.0f} s"
-        time.sleep(poll)
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -8,8 +8,8 @@ import pytest
 from psycopg import sql
 
 from devstack import energy_transfer_data as et
+from tests.cluster.api import wait_until
 from tests.faults.conftest import devstack_secrets
-from tests.ui.conftest import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -45,13 +45,6 @@ def fill_field(dialog, name: str, value: str) -> None:
     dialog.locator(f"[name='element_{name}']").fill(value)
 
 
-def finished_run(api, dag_id: str, run_id: str) -> str:
-    return wait_until(
-        lambda: (state := api.get(f"/dags/{dag_id}/dagRuns/{run_id}")["state"]) in ("success", "failed") and state,
-        what=f"{dag_id} {run_id} finished",
-    )
-
-
 def test_tec_triggered_from_the_form_succeeds_with_every_mapped_cycle_green(ui, published):
     day = published(date(2025, 7, 9))
     before = {r["dag_run_id"] for r in ui.api.get(f"/dags/{TEC}/dagRuns", limit=100)["dag_runs"]}
@@ -73,7 +66,7 @@ def test_tec_triggered_from_the_form_succeeds_with_every_mapped_cycle_green(ui, 
     [run] = new
     assert run["conf"]["gas_day"] == day.isoformat()
     try:
-        state = finished_run(ui.api, TEC, run["dag_run_id"])
+        state = ui.api.wait_for_run(TEC, run["dag_run_id"])
     finally:
         ui.api.pause(TEC)
     assert state == "success"
@@ -133,7 +126,7 @@ def test_a_failed_run_s_task_log_is_readable_in_the_ui_without_a_devstack_secret
     try:
         conf = {"gas_day": day.isoformat(), "cycles": ["Evening"], "poke_interval_seconds": 1, "lookback_days": 0}
         run_id = ui.api.trigger(TEC, conf)
-        assert finished_run(ui.api, TEC, run_id) == "failed"
+        assert ui.api.wait_for_run(TEC, run_id) == "failed"
     finally:
         ui.api.pause(TEC)
     page = ui.open(f"/dags/{TEC}/runs/{run_id}/tasks/cycle.load/mapped/0")

@@ -59,55 +59,6 @@ def default_args(**overrides: Any) -> dict[str, Any]:
     return args
 
 
-class EmailAlert(BaseNotifier):
-    """An email through the SMTP provider, imported only when an alert is sent.
-
-    The provider's ``SmtpNotifier`` pulls the SMTP hook and aiosmtplib into every
-    DAG file's parse (about 9 ms each); this notifier renders the same fields and
-    builds it at send time.
-    """
-
-    template_fields = ("to", "subject", "html_content")
-
-    def __init__(self, *, to: str, subject: str, html_content: str, from_email: str, smtp_conn_id: str) -> None:
-        super().__init__()
-        self.to = to
-        self.subject = subject
-        self.html_content = html_content
-        self.from_email = from_email
-        self.smtp_conn_id = smtp_conn_id
-
-    def notify(self, context) -> None:
-        from airflow.providers.smtp.notifications.smtp import SmtpNotifier
-
-        SmtpNotifier(
-            to=self.to,
-            from_email=self.from_email,
-            smtp_conn_id=self.smtp_conn_id,
-            subject=self.subject,
-            html_content=self.html_content,
-        ).notify(context)
-
-
-def failure_notifier() -> EmailAlert:
-    """An email to the address in the ``alert_email`` Variable when a task fails for good.
-
-    The address is a template, so the Variable is read when the alert fires, not
-    when the DAG file is parsed.
-    """
-    return EmailAlert(
-        to="{{ var.value.get('" + ALERT_EMAIL_VARIABLE + "', '" + DEFAULT_ALERT_EMAIL + "') }}",
-        from_email=ALERT_FROM_EMAIL,
-        smtp_conn_id=SMTP_CONN_ID,
-        subject="[airflow] {{ dag.dag_id }}.{{ ti.task_id }} failed ({{ run_id }})",
-        html_content=(
-            "<p>Task <b>{{ ti.task_id }}</b> of DAG <b>{{ dag.dag_id }}</b>, run <code>{{ run_id }}</code>, "
-            "failed after {{ ti.try_number }} tries.</p>"
-            "<p>Open the run in the Airflow UI for the task's log.</p>"
-        ),
-    )
-
-
 def run_failure_alert() -> RunFailureAlert:
     """The DAG's ``on_failure_callback``: one email per failed run (not one per failed task instance)."""
     return RunFailureAlert()
