@@ -18,10 +18,15 @@ from airflow.sdk import BaseOperator
 class BundleOperator(BaseOperator):
     """A bundle operator: its class docstring is its task's doc in the UI unless the DAG gives one."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        if not kwargs.get("doc_md") and type(self).__doc__:
-            kwargs["doc_md"] = self.task_doc()
-        super().__init__(**kwargs)
+    # A property, not an ``__init__``: every ``__init__`` in an operator's class chain makes
+    # Airflow deep-copy the DAG's Params once more while the file is parsed.
+    @property
+    def doc_md(self) -> str | None:
+        return self.__dict__.get("_given_doc_md") or self.task_doc()
+
+    @doc_md.setter
+    def doc_md(self, value: str | None) -> None:
+        self.__dict__["_given_doc_md"] = value
 
     @classmethod
     def task_doc(cls) -> str | None:
