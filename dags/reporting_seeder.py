@@ -38,7 +38,9 @@ views as their sources stand. The differences from the original: README, `## rep
 manifest, picks what to map over, grants the reader its sources) → `refresh_view`
 (`ReportingViewRefreshOperator`, mapped, one per view, named by its table) →
 `check_outcome` (TaskFlow summary: fails the run naming each failed, rejected,
-skipped or never-run view).
+skipped or never-run view) and `check_no_view_emptied` (`ReportingEmptiedViewsCheckOperator`,
+the provider's SQL check: fails naming each view refreshed empty where its previous
+successful refresh had rows; Param `allow_emptied_views` for the original's behaviour).
 
 #### Details
 
@@ -145,6 +147,9 @@ concurrently).
 
 from __future__ import annotations
 
+# Named here so the dag-processor pre-imports it in its parent, once, instead of in every parse's
+# child: etl_bundle.reporting.operators subclasses its SQLCheckOperator.
+import airflow.providers.common.sql.operators.sql  # noqa: F401
 import pendulum
 from airflow.sdk import DAG, AssetAll, AssetOrTimeSchedule, CronTriggerTimetable, Param, task
 
@@ -159,7 +164,11 @@ from etl_bundle.common.dag_defaults import (
 from etl_bundle.invoice.assets import VIEW_ASSETS
 from etl_bundle.operators.migrations import SchemaMigrationOperator
 from etl_bundle.reporting.manifest import AGENCY_SLUG_PATTERN, REPORT_TYPES, SCOPES, TABLE_NAME_PATTERN
-from etl_bundle.reporting.operators import ReportingPlanOperator, ReportingViewRefreshOperator
+from etl_bundle.reporting.operators import (
+    ReportingEmptiedViewsCheckOperator,
+    ReportingPlanOperator,
+    ReportingViewRefreshOperator,
+)
 
 WAREHOUSE_CONN_ID = "warehouse_postgres"
 POOL = "reporting_seeder"
@@ -230,6 +239,13 @@ with DAG(
             description="Seconds the open breaker skips views; empty: Variable SEEDER_RESET_SECONDS, else 300",
             section="Circuit breaker",
         ),
+        "allow_emptied_views": Param(
+            False,
+            type="boolean",
+            title="Allow emptied views",
+            description="Let the run succeed when a view that had rows is refreshed empty (the original's behaviour)",
+            section="Safety",
+        ),
     },
     tags=["reporting", "postgres"],
     owner_links=OWNER_LINKS,
@@ -263,3 +279,7 @@ with DAG(
 
     SchemaMigrationOperator(pipeline="reporting", postgres_conn_id=WAREHOUSE_CONN_ID) >> planned
     refreshed >> check_outcome(planned)
+    # After every view was attempted, whatever their outcome: the views that did refresh are checked.
+    refreshed >> ReportingEmptiedViewsCheckOperator(
+        task_id="check_no_view_emptied", conn_id=WAREHOUSE_CONN_ID, trigger_rule="all_done"
+    )

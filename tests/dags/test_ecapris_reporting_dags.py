@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pendulum
 import pytest
+from airflow.providers.common.sql.operators.sql import SQLCheckOperator
 
 OWN_DAGS = ("ecapris_statuses_sync", "reporting_seeder", "bundle_connections_check")
 
@@ -46,6 +47,10 @@ def test_the_writers_are_operators_and_the_glue_taskflow(dagbag):
     assert kinds["reporting_seeder"]["refresh_view"] == "ReportingViewRefreshOperator"
     assert kinds["reporting_seeder"]["plan_views"] == "ReportingPlanOperator"
     assert kinds["reporting_seeder"]["check_outcome"] == "@task"
+    gate = dagbag.dags["reporting_seeder"].get_task("check_no_view_emptied")
+    assert gate.operator_name == "ReportingEmptiedViewsCheckOperator"
+    assert isinstance(gate, SQLCheckOperator)  # its result shows as a check result
+    assert gate.upstream_task_ids == {"refresh_view"} and gate.trigger_rule == "all_done"
 
 
 @pytest.mark.parametrize(("conn_type", "expected"), [("oracle", ":sp_199)"), ("postgres", "= ANY(%(sp_numbers)s)")])

@@ -154,6 +154,44 @@ def test_agency_table_and_report_type_scopes(seeder_dag, warehouse):
     assert set(history(warehouse, one.run_id)) == {"reporting.canned_monthly_totals"}
 
 
+def test_a_view_refreshed_empty_after_having_rows_fails_the_gate_once_naming_it(seeder_dag, warehouse, capfd, caplog):
+    table = "reporting.custom_gotham_daily"  # gotham's incidents only (agency 1001)
+    gotham = warehouse.execute("SELECT * FROM reporting_src.incidents WHERE agency_id = 1001").fetchall()
+
+    def empty_source() -> None:
+        warehouse.execute("DELETE FROM reporting_src.incidents WHERE agency_id = 1001")
+
+    def refill_source() -> None:
+        warehouse.cursor().executemany("INSERT INTO reporting_src.incidents VALUES (%s, %s, %s, %s, %s, %s)", gotham)
+
+    assert run_dag(seeder_dag, scope="table", table_name=table).state == "success"
+    assert count_of(warehouse, table) > 0
+
+    empty_source()
+    allowed = run_dag(seeder_dag, scope="table", table_name=table, allow_emptied_views=True)
+    assert allowed.state == "success", task_states(allowed)
+    assert count_of(warehouse, table) == 0
+
+    refill_source()
+    assert run_dag(seeder_dag, scope="table", table_name=table).state == "success"
+    capfd.readouterr()
+    caplog.clear()
+    empty_source()
+    emptied = run_dag(seeder_dag, scope="table", table_name=table)
+    assert emptied.state == "failed"
+    states = task_states(emptied)
+    assert (states["refresh_view"], states["check_outcome"]) == (["success"], ["success"])
+    assert states["check_no_view_emptied"] == ["failed"]
+    assert f"emptied since their last refresh: {table}" in "".join(capfd.readouterr()) + caplog.text
+    # The gate reports; it does not undo: the view holds what its source holds, recorded a success.
+    assert count_of(warehouse, table) == 0
+    assert history(warehouse, emptied.run_id)[table][0] == "success"
+
+    # Empty again is not a new loss: the next run passes.
+    again = run_dag(seeder_dag, scope="table", table_name=table)
+    assert again.state == "success", task_states(again)
+
+
 def test_unknown_slug_fails_fast_and_sql_in_a_table_name_is_refused(seeder_dag, warehouse, capfd, caplog):
     run = run_dag(seeder_dag, scope="agency", agency_slug="atlantis")
     assert run.state == "failed"

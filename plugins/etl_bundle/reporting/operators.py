@@ -6,7 +6,10 @@ Cheap to import: the logic lives in ``etl_bundle.reporting.tasks``, imported in 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
+
+from airflow.providers.common.sql.operators.sql import SQLCheckOperator
 
 from etl_bundle.operators.base import BundleOperator
 
@@ -60,3 +63,25 @@ class ReportingViewRefreshOperator(BundleOperator):
 
         context["view_table_name"] = self.view["table_name"]  # names the mapped instance in the UI
         return refresh_one(self.conn_id, self.view, context["run_id"])
+
+
+class ReportingEmptiedViewsCheckOperator(SQLCheckOperator, BundleOperator):
+    """The run's data-quality gate, as the provider's SQL check (`check_no_view_emptied.sql`): fails,
+    naming them, when a view this run refreshed is empty where its previous successful refresh had
+    rows (a blank report is most often a broken source). A view that was always empty passes. The
+    views stay refreshed (the original accepts empty views); Param `allow_emptied_views` turns the
+    gate off. Runs after every view was attempted. `execution_timeout` 5 min: one read of the history.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("sql", "reporting/check_no_view_emptied.sql")
+        kwargs.setdefault("execution_timeout", timedelta(minutes=5))
+        # A failed check does not mend itself on retry (a lost connection still retries).
+        super().__init__(retry_on_failure=False, **kwargs)
+
+    def execute(self, context: Any) -> None:
+        self.parameters = {
+            "run_id": context["run_id"],
+            "allow_emptied_views": bool(context["params"].get("allow_emptied_views")),
+        }
+        super().execute(context)
