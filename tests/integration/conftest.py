@@ -78,28 +78,6 @@ def xcom_value(run, dag_id: str, task_id: str):
         return XComModel.deserialize_value(row)
 
 
-@pytest.fixture(scope="session")
-def running_airflow(devstack_state):
-    """The devstack's Airflow cluster (CeleryExecutor, two workers), for backfills; stopped again if started here."""
-    from devstack import cluster, stack
-
-    already_up = "cluster" in stack.load_state()
-    cluster.up()
-    yield stack.devstack_env()
-    if not already_up:
-        cluster.down()
-
-
-def airflow_cli(*args: str) -> str:
-    """``airflow <args>`` against the devstack; a failure fails the test with the command's output."""
-    from devstack import cluster
-
-    try:
-        return cluster.cli(*args)
-    except RuntimeError as err:
-        pytest.fail(str(err))
-
-
 @pytest.fixture
 def scratch_warehouse(devstack_state, monkeypatch):
     """A new empty database on the devstack's server, made this test's ``warehouse_postgres``.
