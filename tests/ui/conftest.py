@@ -34,6 +34,8 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "build" / "ui"
 # Two shared cores: the React UI can take tens of seconds to answer under load.
 TIMEOUT_MS = 120_000
 SAVED: list[Path] = []
+# The accordion of the Params without a `section` (the UI's own name for it).
+DEFAULT_SECTION = "Run Parameters"
 
 
 class Ui:
@@ -73,11 +75,18 @@ class Ui:
         dialog.get_by_text("Advanced Options").first.wait_for()
         if has_params:
             dialog.locator("button[aria-expanded]").filter(has_not_text="Advanced Options").first.wait_for()
-        # Params with a `section` sit in accordions of their own: open every closed one.
-        for trigger in dialog.locator("button[aria-expanded=false]").all():
-            if "Advanced Options" not in trigger.inner_text():
-                trigger.click()
         return dialog
+
+    def open_section(self, dialog, section: str | None) -> None:
+        """Open the accordion of a Params section: the form keeps one open at a time, and the
+        fields of a closed one are hidden (unreadable, not fillable)."""
+        from playwright.sync_api import expect
+
+        name = section or DEFAULT_SECTION
+        trigger = dialog.locator("button[aria-expanded]").filter(has=self.page.get_by_text(name, exact=True))
+        if trigger.get_attribute("aria-expanded") != "true":
+            trigger.click()
+        expect(trigger).to_have_attribute("aria-expanded", "true")
 
 
 @pytest.fixture(scope="session")

@@ -115,6 +115,19 @@ def test_each_trigger_form_shows_every_param_with_title_description_and_default(
     dialog = ui.open_trigger_form(dag_id, has_params=bool(params))
     ui.shot(f"trigger_form_{dag_id}")
     problems = []
+    sections = {spec["schema"].get("section") for spec in params.values()}
+    for section in sorted(sections, key=lambda s: s or ""):
+        ui.open_section(dialog, section)
+        ui.shot(f"trigger_form_{dag_id}_{section or 'default'}")
+        in_section = {name: spec for name, spec in params.items() if spec["schema"].get("section") == section}
+        problems += section_problems(ui, dialog, in_section)
+    ui.page.keyboard.press("Escape")
+    assert not problems, problems
+
+
+def section_problems(ui, dialog, params: dict[str, dict]) -> list[str]:
+    """What the open section's fields show differently from their Params."""
+    problems = []
     for name, spec in params.items():
         schema = spec["schema"]
         field = dialog.locator("[data-scope=field][data-part=root]").filter(
@@ -145,8 +158,7 @@ def test_each_trigger_form_shows_every_param_with_title_description_and_default(
             element = field.locator("input, textarea").first
             if element.input_value() != shown_default(spec["value"], schema):
                 problems.append(f"{name}: shows {element.input_value()!r}, default {spec['value']!r}")
-    ui.page.keyboard.press("Escape")
-    assert not problems, problems
+    return problems
 
 
 def out_of_schema(params: dict[str, dict]) -> tuple[str, str, str]:

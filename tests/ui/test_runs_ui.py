@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from psycopg import sql
@@ -16,6 +17,8 @@ pytestmark = pytest.mark.integration
 TEC = "tec_operational_capacity"
 CYCLES = ("Evening", "Intraday 1", "Intraday 2", "Intraday 3")
 LOCATIONS = 20
+# Gas days are Central days: a backfill run's logical date is its gas day's Central midnight.
+CENTRAL = ZoneInfo("America/Chicago")
 
 
 @pytest.fixture
@@ -41,7 +44,9 @@ def published(warehouse):
             et.unpublish(day, cycle)
 
 
-def fill_field(dialog, name: str, value: str) -> None:
+def fill_field(ui, dialog, name: str, value: str) -> None:
+    """Type into a Param's field, its section's accordion opened first (a closed one hides it)."""
+    ui.open_section(dialog, ui.dag_details(TEC)["params"][name]["schema"].get("section"))
     dialog.locator(f"[name='element_{name}']").fill(value)
 
 
@@ -49,9 +54,9 @@ def test_tec_triggered_from_the_form_succeeds_with_every_mapped_cycle_green(ui, 
     day = published(date(2025, 7, 9))
     before = {r["dag_run_id"] for r in ui.api.get(f"/dags/{TEC}/dagRuns", limit=100)["dag_runs"]}
     dialog = ui.open_trigger_form(TEC)
-    fill_field(dialog, "gas_day", day.isoformat())
-    fill_field(dialog, "poke_interval_seconds", "1")
-    fill_field(dialog, "lookback_days", "0")
+    fill_field(ui, dialog, "gas_day", day.isoformat())
+    fill_field(ui, dialog, "poke_interval_seconds", "1")
+    fill_field(ui, dialog, "lookback_days", "0")
     # Checked by default; a paused DAG would leave the run queued.
     unpause = dialog.get_by_role("checkbox", name=f"Unpause {TEC} on trigger")
     if unpause.count() and not unpause.is_checked():
@@ -69,6 +74,8 @@ def test_tec_triggered_from_the_form_succeeds_with_every_mapped_cycle_green(ui, 
         state = ui.api.wait_for_run(TEC, run["dag_run_id"])
     finally:
         ui.api.pause(TEC)
+        # Unpausing on trigger also started today's scheduled run, waiting for files nobody publishes.
+        ui.api.fail_scheduled_runs([TEC])
     assert state == "success"
     page = ui.open(f"/dags/{TEC}/runs/{run['dag_run_id']}")
     page.get_by_text("cycle").first.wait_for()
@@ -88,34 +95,67 @@ def test_tec_triggered_from_the_form_succeeds_with_every_mapped_cycle_green(ui, 
     assert len(states) == len(CYCLES) and all("Success" in row for row in states), states
 
 
+def pick_day(ui, dialog, index: int, day: date) -> None:
+    """Set the Date Range's From (0) or To (1). Each is a box that opens a popover with a date
+    field (YYYY/MM/DD) and a time field; with no time From is the day's start, To its end."""
+    dialog.get_by_test_id("datetime-input").nth(index).click()
+    popover = ui.page.locator("[data-scope=popover][data-part=content][data-state=open]")
+    popover.get_by_placeholder("YYYY/MM/DD").fill(day.strftime("%Y/%m/%d"))
+    # A click outside closes the popover (Escape would close the dialog too).
+    dialog.get_by_text("Date Range", exact=True).click()
+    popover.wait_for(state="hidden")
+
+
+def backfills_of(api, dag_id: str) -> list[dict]:
+    return api.get("/backfills", dag_id=dag_id, limit=100)["backfills"]
+
+
 def test_a_two_gas_day_backfill_from_the_dialog_gives_two_successful_runs(ui, published):
     first = published(date(2025, 7, 12))
     second = published(first + timedelta(days=1))
+    before = {b["id"] for b in backfills_of(ui.api, TEC)}
     ui.api.unpause(TEC)  # backfill runs stay queued while the DAG is paused
     try:
         dialog = ui.open_trigger_form(TEC)
+        # Airflow 3.3: the Trigger dialog's second choice, "Backfill" (its form: Date Range, Reprocess
+        # Behavior, Max Active Runs, the Params), counted by a dry run, sent by "Run Backfill".
         dialog.get_by_text("Backfill", exact=True).click()
-        # From and To: the two date-time pickers of the Date Range (the Params' date fields come later).
-        dates = dialog.get_by_placeholder("Select date and time")
-        dates.nth(0).fill(f"{first.isoformat()} 00:00")
-        dates.nth(1).fill(f"{second.isoformat()} 00:00")
-        dialog.get_by_text("All Runs").first.click()
-        dialog.get_by_text("2 runs will be triggered").first.wait_for()
+        dialog.get_by_text("Date Range", exact=True).wait_for()
+        pick_day(ui, dialog, 0, first)
+        pick_day(ui, dialog, 1, second)
+        # All Runs: the two days count even if an earlier session left runs on them.
+        dialog.get_by_text("All Runs", exact=True).click()
+        dialog.get_by_text("2 runs will be triggered.", exact=True).wait_for()
         ui.shot("backfill_dialog_tec")
-        dialog.get_by_role("button", name="Run Backfill").click()
-        backfill = wait_until(
-            lambda: [b for b in ui.api.get("/backfills", dag_id=TEC)["backfills"] if not b["completed_at"]]
-            or [b for b in ui.api.get("/backfills", dag_id=TEC)["backfills"]][-1:],
-            timeout=120,
-            what="the backfill",
-        )[-1]
-        wait_until(lambda: ui.api.get(f"/backfills/{backfill['id']}")["completed_at"], what="the backfill's end")
+        dialog.get_by_role("button", name="Run Backfill", exact=True).click()
+        [backfill] = wait_until(
+            lambda: [b for b in backfills_of(ui.api, TEC) if b["id"] not in before], timeout=120, what="the backfill"
+        )
+        assert backfill["reprocess_behavior"] == "completed", backfill
+
+        def backfill_done():
+            # Unpausing made the scheduler start today's run too: end it, as AirflowApi.backfill does.
+            ui.api.fail_scheduled_runs([TEC])
+            return ui.api.get(f"/backfills/{backfill['id']}")["completed_at"]
+
+        wait_until(backfill_done, what="the backfill's end")
     finally:
         ui.api.pause(TEC)
-    runs = ui.api.get(f"/dags/{TEC}/dagRuns", run_type="backfill", order_by="-start_date", limit=100)["dag_runs"]
-    runs = [run for run in runs if run.get("backfill_id") == backfill["id"]] or runs[:2]
-    assert len(runs) == 2 and all(run["state"] == "success" for run in runs), runs
-    ui.open(f"/dags/{TEC}")
+    runs = ui.api.get(
+        f"/dags/{TEC}/dagRuns",
+        run_type="backfill",
+        logical_date_gte=backfill["from_date"],
+        logical_date_lte=backfill["to_date"],
+        order_by="logical_date",
+        limit=100,
+    )["dag_runs"]
+    assert [datetime.fromisoformat(run["logical_date"]).astimezone(CENTRAL).date() for run in runs] == [
+        first,
+        second,
+    ], runs
+    assert all(run["state"] == "success" for run in runs), runs
+    page = ui.open(f"/dags/{TEC}/runs")
+    page.get_by_text(runs[0]["dag_run_id"]).first.wait_for()
     ui.shot("backfill_runs_tec")
 
 
