@@ -48,6 +48,27 @@ def ran(api, demo, dag_id: str) -> str:
     return run["run_id"]
 
 
+def assert_answer_reconciled(api, warehouse, dag_id: str, run_id: str, period: str) -> None:
+    """The run collected the period's DPS answer (audited), removed it from the server, and announced
+    the reconciliation with its three workbooks, which are on the share."""
+    collected = warehouse.execute(
+        "SELECT file_name FROM dfps.dps_exchanges WHERE run_id = %s AND direction = 'from_dps' ORDER BY 1",
+        (run_id,),
+    ).fetchall()
+    assert sorted(name.lower() for (name,) in collected) == sorted(
+        name.lower() for name in dfps_data.answer_names(period)
+    )
+    assert not [p for p in (paths.sftp_root() / "to_dfps").iterdir() if period in p.name]  # removed from the server
+    [event] = api.asset_events(dag_id, run_id)
+    assert event["extra"]["period"] == period
+    assert sorted(name.split("/")[-1].split(f"_{period}_")[0] for name in event["extra"]["files"]) == [
+        "DPS_not_in_IMPACT",
+        "DPS_total_runaway_events",
+        "IMPACT_not_in_DPS",
+    ]
+    assert all((paths.share_dir() / name).is_file() for name in event["extra"]["files"])
+
+
 def test_every_dag_of_the_bundle_ran_in_the_demo(demo):
     assert sorted(dag_id for phase in demo_phases() for dag_id in phase) == sorted(paths.bundle_dag_ids())
     assert {dag_id: run["state"] for dag_id, run in demo["runs"].items()} == dict.fromkeys(
@@ -172,21 +193,6 @@ def test_dfps_receive_reconciles_the_demos_answer_and_tells_the_stakeholders(
 ):
     run_id = ran(airflow_api, demo, dag_id)
     period = period_of().label
-    collected = warehouse.execute(
-        "SELECT file_name FROM dfps.dps_exchanges WHERE run_id = %s AND direction = 'from_dps' ORDER BY 1",
-        (run_id,),
-    ).fetchall()
-    assert sorted(name.lower() for (name,) in collected) == sorted(
-        name.lower() for name in dfps_data.answer_names(period)
-    )
-    assert not [p for p in (paths.sftp_root() / "to_dfps").iterdir() if period in p.name]  # removed from the server
-    [event] = airflow_api.asset_events(dag_id, run_id)
-    assert event["extra"]["period"] == period
-    assert sorted(name.split("/")[-1].split(f"_{period}_")[0] for name in event["extra"]["files"]) == [
-        "DPS_not_in_IMPACT",
-        "DPS_total_runaway_events",
-        "IMPACT_not_in_DPS",
-    ]
-    assert all((paths.share_dir() / name).is_file() for name in event["extra"]["files"])
+    assert_answer_reconciled(airflow_api, warehouse, dag_id, run_id, period)
     subjects = [m["Subject"] for m in demo["mail"]]
     assert subjects.count(f"DPS Comparison Reports - {period} (Uploaded to Network Drive)") == 1
