@@ -76,17 +76,24 @@ def until_waiting_with_no_worker_busy(
 ) -> dict:
     """Poll until the wait is in ``state`` while every worker reports no active task (a reschedule
     poke may be running at one sample); the workers' answer then."""
-    deadline = time.monotonic() + timeout
     seen = []
-    while time.monotonic() < deadline:
+
+    def idle_while_waiting() -> dict | None:
         found = wait_state(airflow_api, run_id, wait)
-        if found == state:
-            active = active_tasks()
-            if active and not any(active.values()) and wait_state(airflow_api, run_id, wait) == state:
-                return active
         seen.append(found)
-        time.sleep(1)
-    raise AssertionError(f"never {state} with idle workers; states seen: {seen[-10:]}")
+        if found != state:
+            return None
+        active = active_tasks()
+        if active and not any(active.values()) and wait_state(airflow_api, run_id, wait) == state:
+            return active
+        return None
+
+    return wait_until(
+        idle_while_waiting,
+        timeout=timeout,
+        interval=1,
+        what=lambda: f"{state} with idle workers (states seen: {seen[-10:]})",
+    )
 
 
 @pytest.mark.parametrize(("wait_mode", "state"), [(None, "deferred"), ("reschedule", "up_for_reschedule")])

@@ -44,19 +44,19 @@ def published(warehouse):
             et.unpublish(day, cycle)
 
 
-def fill_field(ui, dialog, name: str, value: str) -> None:
-    """Type into a Param's field, its section's accordion opened first (a closed one hides it)."""
-    ui.open_section(dialog, ui.dag_details(TEC)["params"][name]["schema"].get("section"))
-    dialog.locator(f"[name='element_{name}']").fill(value)
+def fill_fields(ui, dialog, values: dict[str, str]) -> None:
+    """Type into Params' fields, each section's accordion opened first (a closed one hides it)."""
+    params = ui.dag_details(TEC)["params"]
+    for name, value in values.items():
+        ui.open_section(dialog, params[name]["schema"].get("section"))
+        dialog.locator(f"[name='element_{name}']").fill(value)
 
 
 def test_tec_triggered_from_the_form_succeeds_with_every_mapped_cycle_green(ui, published):
     day = published(date(2025, 7, 9))
     before = {r["dag_run_id"] for r in ui.api.get(f"/dags/{TEC}/dagRuns", limit=100)["dag_runs"]}
     dialog = ui.open_trigger_form(TEC)
-    fill_field(ui, dialog, "gas_day", day.isoformat())
-    fill_field(ui, dialog, "poke_interval_seconds", "1")
-    fill_field(ui, dialog, "lookback_days", "0")
+    fill_fields(ui, dialog, {"gas_day": day.isoformat(), "poke_interval_seconds": "1", "lookback_days": "0"})
     # Checked by default; a paused DAG would leave the run queued.
     unpause = dialog.get_by_role("checkbox", name=f"Unpause {TEC} on trigger")
     if unpause.count() and not unpause.is_checked():

@@ -7,7 +7,6 @@ then its endpoint's schema and table go into the context the ``.sql`` files rend
 
 from __future__ import annotations
 
-import inspect
 from datetime import timedelta
 from typing import Any, ClassVar
 
@@ -116,7 +115,7 @@ class CapacityCycleMergeOperator(SqlTemplatedOperator):
         return summary
 
 
-class CapacityQualityGateOperator(SQLCheckOperator):
+class CapacityQualityGateOperator(SQLCheckOperator, BundleOperator):
     """The data-quality gate of one loaded cycle, as the provider's SQL check: every column of
     `quality_gate.sql` must be true (no null key, no duplicate key, rows == what the slice's
     latest load left == current history versions), else it fails without retry, the rendered
@@ -133,7 +132,6 @@ class CapacityQualityGateOperator(SQLCheckOperator):
     def __init__(self, *, loaded: Any, conn_id: str, **kwargs: Any) -> None:
         kwargs.setdefault("sql", ["tec/slice_lock.sql", "tec/quality_gate.sql"])
         kwargs.setdefault("execution_timeout", timedelta(minutes=10))
-        kwargs.setdefault("doc_md", inspect.cleandoc(type(self).__doc__))
         # A failed check does not mend itself on retry (a lost connection still retries).
         super().__init__(conn_id=conn_id, retry_on_failure=False, **kwargs)
         self.loaded = loaded  # the load's XCom
