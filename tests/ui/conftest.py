@@ -90,7 +90,15 @@ class Ui:
 
 
 @pytest.fixture(scope="session")
-def ui(airflow_api, tmp_path_factory):  # noqa: F811
+def chromium() -> str:
+    """Debian's chromium, checked before the cluster starts: without it the tier fails at once, saying why."""
+    if not Path(CHROMIUM).is_file():
+        pytest.fail(f"{CHROMIUM} missing: `apt-get install chromium` (.ci/run installs it)", pytrace=False)
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def ui(chromium, airflow_api, tmp_path_factory):  # noqa: F811
     from playwright.sync_api import sync_playwright
 
     from devstack import cluster
@@ -98,7 +106,7 @@ def ui(airflow_api, tmp_path_factory):  # noqa: F811
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
             str(tmp_path_factory.mktemp("chromium-profile")),
-            executable_path=CHROMIUM,
+            executable_path=chromium,
             args=CHROMIUM_ARGS,
             headless=True,
             viewport={"width": 1400, "height": 1000},
